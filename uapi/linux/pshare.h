@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pshare: content-based page sharing and reclaim for QEMU/KVM guest RAM.
+ *
+ * The control device /dev/pshare speaks this interface. A region (one
+ * regular file of a mounted pshare filesystem) is always named by an open
+ * file descriptor, so holding the fd is the capability to act on it.
+ *
+ * Every argument struct starts with argsz and flags. argsz is the size of
+ * the struct as the caller knows it: the kernel reads and writes no more
+ * than that, refuses a size smaller than the first version of the struct
+ * with -EINVAL, and requires any bytes it does not know to be zero (so a
+ * struct may grow in later versions). Unknown flags are refused with
+ * -EINVAL. Fields are marked (in) when the caller sets them and (out) when
+ * the kernel fills them; reserved fields must be zero on input.
+ */
+#ifndef _UAPI_LINUX_PSHARE_H
+#define _UAPI_LINUX_PSHARE_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define PSHARE_FS_MAGIC		0x70736872	/* "pshr", statfs f_type */
+#define PSHARE_IOCTL_MAGIC	0xB8
+#define PSHARE_API_VERSION	1
+
+/* Feature bits reported by PSHARE_IOC_API. */
+#define PSHARE_FEATURE_REGION_STATS	(1ULL << 0)	/* PSHARE_IOC_REGION_STATS */
+#define PSHARE_FEATURE_ZERO_FRAME	(1ULL << 1)	/* holes read as one zero frame */
+
+/**
+ * struct pshare_api - version and feature negotiation
+ * @argsz:	(in) sizeof(struct pshare_api)
+ * @flags:	(in) must be 0
+ * @version:	(out) PSHARE_API_VERSION of the running module
+ * @reserved:	must be 0
+ * @features:	(out) PSHARE_FEATURE_* bits the module supports
+ *
+ * Errors: -EFAULT bad pointer; -EINVAL argsz too small, unknown flags,
+ * nonzero reserved field or nonzero unknown trailing bytes.
+ */
+struct pshare_api {
+	__u32 argsz;
+	__u32 flags;
+	__u32 version;
+	__u32 reserved;
+	__u64 features;
+};
+
+/**
+ * struct pshare_region_stats - statistics of one region
+ * @argsz:		(in) sizeof(struct pshare_region_stats)
+ * @flags:		(in) must be 0
+ * @fd:			(in) open file descriptor of a region file
+ * @reserved0:		must be 0
+ * @size:		(out) region size in bytes (the file size)
+ * @pages_private:	(out) pages backed by a frame of their own: the
+ *			memory this region alone holds (exact)
+ * @pages_zero:		(out) pages mapped to the shared zero frame (exact)
+ * @pages_shared:	(out) pages mapped to a frame shared with other pages
+ *			(exact; 0 until the sharing feature is present)
+ * @cow_breaks:		(out) copy-on-write breaks in this region
+ * @reserved:		(out) zero; room for later versions
+ *
+ * Errors: -EFAULT bad pointer; -EINVAL argsz too small, unknown flags,
+ * nonzero reserved0 or unknown trailing bytes; -EBADF @fd is not open;
+ * -ENODEV @fd is open but is not a pshare region file; -EACCES @fd was not
+ * opened for reading.
+ */
+struct pshare_region_stats {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__u32 reserved0;
+	__u64 size;
+	__u64 pages_private;
+	__u64 pages_zero;
+	__u64 pages_shared;
+	__u64 cow_breaks;
+	__u64 reserved[11];
+};
+
+#define PSHARE_IOC_API			_IO(PSHARE_IOCTL_MAGIC, 0x00)
+#define PSHARE_IOC_REGION_STATS		_IO(PSHARE_IOCTL_MAGIC, 0x01)
+
+#endif /* _UAPI_LINUX_PSHARE_H */
