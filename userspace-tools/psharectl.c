@@ -696,7 +696,7 @@ static void explain_debugfs(const char *path, int err)
 			path, strerror(err));
 		return;
 	}
-	if (err == ENOENT && !getenv("PSHARECTL_DEBUGFS") &&
+	if (err == ENOENT && !strcmp(mnt, PSHARE_DEBUGFS_MNT) &&
 	    (statfs(mnt, &sfs) != 0 || sfs.f_type != DEBUGFS_MAGIC)) {
 		err_msg("%s missing: debugfs is not mounted; mount -t debugfs none %s",
 			path, mnt);
