@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestmem - the workload of the small inner guest used by `make demo` and
+ * selftests/kvm/guest_balloon.sh.
+ *
+ * It runs as a child of the guest's /init and talks to the host only through
+ * lines on the serial console, each starting with "GUEST: ":
+ *
+ *   1. fill most of the guest's free RAM with a deterministic pattern
+ *      ("GUEST: wrote N MiB"), then read it all back ("GUEST: verify ok N MiB");
+ *   2. give most of it back to the guest kernel and keep a smaller part
+ *      ("GUEST: released R MiB, keeping K MiB"); the released pages are free
+ *      in the guest but still hold data in the host's region, which is what
+ *      the balloon then takes back;
+ *   3. every few seconds re-read the kept part and say so, with the guest's
+ *      MemTotal, which falls while the balloon is inflated
+ *      ("GUEST: reverify ok pass=P kept=K MiB memtotal=T MiB").
+ *
+ * Any mismatch prints "GUEST: verify FAILED ..." and the program goes on, so
+ * the host sees the failure instead of a silent hang.
+ *
+ * Tunables on the kernel command line: guestmem.reserve=MiB (left free for
+ * the kernel, default 48), guestmem.keep=MiB (kept after step 2, default 96),
+ * guestmem.period=seconds (between re-verify passes, default 3).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1024UL * 1024UL)
+#define PROGRESS_STEP (64UL * MIB)
+
+/* The pattern: a 64-bit mix of the word's index and a per-boot seed. */
+static uint64_t pattern_word(uint64_t index, uint64_t seed)
+{
+	uint64_t x = index * 0x9E3779B97F4A7C15ULL ^ seed;
+
+	x ^= x >> 31;
+	x *= 0xBF58476D1CE4E5B9ULL;
+	x ^= x >> 29;
+	return x;
+}
+
+static unsigned long read_cmdline_ulong(const char *key, unsigned long def)
+{
+	char buf[4096], *p;
+	size_t klen = strlen(key);
+	FILE *f = fopen("/proc/cmdline", "r");
+	size_t n;
+
+	if (!f)
+		return def;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (p = strtok(buf, " \n"); p; p = strtok(NULL, " \n"))
+		if (!strncmp(p, key, klen) && p[klen] == '=')
+			return strtoul(p + klen + 1, NULL, 10);
+	return def;
+}
+
+/* meminfo_kib("MemAvailable") -> value in KiB, or 0 if absent. */
+static unsigned long meminfo_kib(const char *field)
+{
+	char line[256];
+	size_t flen = strlen(field);
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			v = strtoul(line + flen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+static void fill(uint64_t *buf, size_t bytes, uint64_t seed)
+{
+	size_t words = bytes / sizeof(uint64_t), i;
+
+	for (i = 0; i < words; i++) {
+		buf[i] = pattern_word(i, seed);
+		if (((i + 1) * sizeof(uint64_t)) % PROGRESS_STEP == 0 &&
+		    (i + 1) * sizeof(uint64_t) < bytes)
+			printf("GUEST: writing... %zu MiB\n",
+			       (i + 1) * sizeof(uint64_t) / MIB);
+	}
+}
+
+/* Returns 0 if every word of the first @bytes matches. */
+static int check(const uint64_t *buf, size_t bytes, uint64_t seed)
+{
+	size_t words = bytes / sizeof(uint64_t), i;
+	int bad = 0;
+
+	for (i = 0; i < words; i++) {
+		uint64_t want = pattern_word(i, seed);
+
+		if (buf[i] != want) {
+			if (bad < 4)
+				printf("GUEST: verify FAILED at offset %#zx: got %#llx want %#llx\n",
+				       i * sizeof(uint64_t),
+				       (unsigned long long)buf[i],
+				       (unsigned long long)want);
+			bad++;
+		}
+	}
+	if (bad)
+		printf("GUEST: verify FAILED: %d bad words in %zu MiB\n",
+		       bad, bytes / MIB);
+	return bad;
+}
+
+int main(void)
+{
+	unsigned long reserve = read_cmdline_ulong("guestmem.reserve", 48);
+	unsigned long keep = read_cmdline_ulong("guestmem.keep", 96);
+	unsigned long period = read_cmdline_ulong("guestmem.period", 3);
+	unsigned long avail_mib, total_mib;
+	struct timespec ts;
+	unsigned long pass;
+	uint64_t seed;
+	size_t bytes;
+	uint64_t *buf;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	seed = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^
+	       (uint64_t)getpid() << 32;
+
+	avail_mib = meminfo_kib("MemAvailable") / 1024;
+	if (avail_mib < reserve + keep + 16) {
+		printf("GUEST: too little memory: MemAvailable %lu MiB, need %lu\n",
+		       avail_mib, reserve + keep + 16);
+		return 1;
+	}
+	bytes = (avail_mib - reserve) * MIB;
+	printf("GUEST: MemAvailable %lu MiB, writing a pattern over %zu MiB\n",
+	       avail_mib, bytes / MIB);
+
+	buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (buf == MAP_FAILED) {
+		printf("GUEST: mmap of %zu MiB failed: %s\n", bytes / MIB,
+		       strerror(errno));
+		return 1;
+	}
+
+	fill(buf, bytes, seed);
+	printf("GUEST: wrote %zu MiB\n", bytes / MIB);
+	if (check(buf, bytes, seed) == 0)
+		printf("GUEST: verify ok %zu MiB\n", bytes / MIB);
+
+	/* Give the tail back to the guest kernel: free in the guest, still
+	 * resident in the host's region until the balloon takes it. */
+	if (keep * MIB < bytes) {
+		munmap((char *)buf + keep * MIB, bytes - keep * MIB);
+		printf("GUEST: released %zu MiB, keeping %lu MiB\n",
+		       bytes / MIB - keep, keep);
+		bytes = keep * MIB;
+	}
+
+	for (pass = 1;; pass++) {
+		sleep(period);
+		total_mib = meminfo_kib("MemTotal") / 1024;
+		if (check(buf, bytes, seed) == 0)
+			printf("GUEST: reverify ok pass=%lu kept=%zu MiB memtotal=%lu MiB\n",
+			       pass, bytes / MIB, total_mib);
+	}
+	return 0;
+}

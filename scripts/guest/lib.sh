@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers to run the inner guest (built by scripts/guest/build.sh) under an
+# unmodified QEMU whose RAM is a pshare region. Sourced by
+# selftests/kvm/guest_balloon.sh and scripts/guest/demo-in-vm.sh.
+#
+#   guest_start REGION_PATH MEM_MIB   start QEMU in the background
+#   guest_wait PATTERN COUNT SECS     wait for COUNT console lines matching
+#                                     PATTERN (grep -E); 1 on timeout/QEMU exit
+#   guest_count PATTERN               console lines matching PATTERN so far
+#   guest_qmp ARGS...                 scripts/guest/qmp.py on the guest's socket
+#   guest_stop                        quit QEMU (QMP, then SIGTERM, SIGKILL)
+#   region_pages PATH                 pages the region holds (st_blocks / 8)
+#   region_line PATH                  its line in debugfs pshare/regions
+#
+# Environment: GUEST_ACCEL=kvm|tcg (default kvm; tcg is for trying the guest
+# on a machine without usable KVM), GUEST_DIR (build products, default
+# <worktree>/build/guest), GUEST_RUN (sockets and logs, default a new
+# directory under /tmp).
+
+GUEST_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+GUEST_TOP=$(cd "$GUEST_SRC/../.." && pwd)
+GUEST_DIR=${GUEST_DIR:-$GUEST_TOP/build/guest}
+GUEST_ACCEL=${GUEST_ACCEL:-kvm}
+GUEST_PID=
+GUEST_LOG=
+GUEST_QMP=
+
+# guest_check_built: 0 if the kernel and initramfs are there.
+guest_check_built() {
+	[ -r "$GUEST_DIR/vmlinuz" ] && [ -r "$GUEST_DIR/initramfs.cpio.gz" ]
+}
+
+guest_start() {
+	local region=$1 mem=$2 accel cpu
+	GUEST_RUN=${GUEST_RUN:-$(mktemp -d /tmp/pshare-guest.XXXXXX)}
+	GUEST_LOG=$GUEST_RUN/console.log
+	GUEST_QMP=$GUEST_RUN/qmp.sock
+	: > "$GUEST_LOG"
+	case $GUEST_ACCEL in
+	kvm) accel=kvm cpu=host ;;
+	*) accel=tcg cpu=max ;;
+	esac
+	# -nodefaults: no NIC, no VGA; the serial console goes to a file and
+	# the host drives everything else over QMP.
+	qemu-system-x86_64 \
+		-nodefaults -no-user-config \
+		-machine q35,accel=$accel,memory-backend=ram0 \
+		-cpu $cpu -smp 1 -m "${mem}M" \
+		-object memory-backend-file,id=ram0,mem-path="$region",size="${mem}M",share=on \
+		-device virtio-balloon-pci,id=balloon0 \
+		-display none -vga none \
+		-serial file:"$GUEST_LOG" \
+		-qmp unix:"$GUEST_QMP",server=on,wait=off \
+		-kernel "$GUEST_DIR/vmlinuz" \
+		-initrd "$GUEST_DIR/initramfs.cpio.gz" \
+		-append "console=ttyS0 loglevel=4 panic=-1 ${GUEST_APPEND:-}" \
+		> "$GUEST_RUN/qemu.out" 2>&1 &
+	GUEST_PID=$!
+}
+
+guest_alive() {
+	[ -n "$GUEST_PID" ] && kill -0 "$GUEST_PID" 2>/dev/null
+}
+
+guest_count() {
+	grep -aEc -- "$1" "$GUEST_LOG" 2>/dev/null || true
+}
+
+guest_wait() {
+	local pattern=$1 count=$2 secs=$3 end
+	end=$((SECONDS + secs))
+	while [ "$(guest_count "$pattern")" -lt "$count" ]; do
+		if ! guest_alive; then
+			echo "QEMU exited; its output:" >&2
+			sed 's/^/    /' "$GUEST_RUN/qemu.out" >&2
+			return 1
+		fi
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.5
+	done
+}
+
+# guest_wait_qmp SECS: wait for the QMP socket to accept connections.
+guest_wait_qmp() {
+	local end=$((SECONDS + $1))
+	until [ -S "$GUEST_QMP" ] && guest_qmp query-status >/dev/null 2>&1; do
+		guest_alive || return 1
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
+guest_qmp() {
+	/usr/bin/python3 "$GUEST_SRC/qmp.py" "$GUEST_QMP" "$@"
+}
+
+guest_stop() {
+	local i
+	guest_alive || return 0
+	guest_qmp quit >/dev/null 2>&1 || true
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		guest_alive || break
+		sleep 0.3
+	done
+	guest_alive && kill "$GUEST_PID" 2>/dev/null
+	sleep 0.5
+	guest_alive && kill -9 "$GUEST_PID" 2>/dev/null
+	wait "$GUEST_PID" 2>/dev/null || true
+	GUEST_PID=
+}
+
+region_pages() {
+	echo $(( $(stat -c %b "$1") / 8 ))
+}
+
+region_line() {
+	local ino
+	ino=$(stat -c %i "$1")
+	awk -v ino="$ino" '$1 == ino' /sys/kernel/debug/pshare/regions 2>/dev/null
+}
+
+# guest_last_line PATTERN: the last console line matching PATTERN.
+guest_last_line() {
+	grep -aE -- "$1" "$GUEST_LOG" 2>/dev/null | tail -n1 | tr -d '\r'
+}
