@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fs.c - the pshare filesystem: every regular file is a region.
+ *
+ * A small in-memory filesystem in the spirit of ramfs: directories and
+ * regular files live only in the dentry cache. A regular file is the RAM
+ * of one VM (or one NUMA node of one VM); its content lives in the pmap
+ * (pmap.c), not in the page cache. It offers what QEMU and libvirt do to a
+ * memory backing file: create (also O_EXCL and mkstemp), unlink, ftruncate,
+ * lseek and fstat, fallocate(PUNCH_HOLE|KEEP_SIZE) for the balloon,
+ * mmap(MAP_SHARED), statfs, and read/write coherent with the mappings.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/pagemap.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/statfs.h>
+#include <linux/uio.h>
+#include <linux/pshare.h>
+
+#include "pshare.h"
+
+/**
+ * struct pshare_mount_opts - mount options of one pshare filesystem
+ * @uid:	owner of the root directory
+ * @gid:	group of the root directory
+ * @mode:	permission bits of the root directory
+ */
+struct pshare_mount_opts {
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+};
+
+#define PSHARE_DEFAULT_MODE	0755
+
+/* Region inodes, allocated with the region around them. */
+static struct kmem_cache *pshare_inode_cachep;
+
+LIST_HEAD(pshare_regions);
+DEFINE_MUTEX(pshare_regions_lock);
+
+static const struct inode_operations pshare_dir_inode_ops;
+static const struct inode_operations pshare_file_inode_ops;
+static const struct file_operations pshare_file_ops;
+static const struct super_operations pshare_super_ops;
+
+bool pshare_is_region_file(struct file *file)
+{
+	return file->f_op == &pshare_file_ops;
+}
+
+/* ----------------------------------------------------------------------
+ * Inodes
+ * ---------------------------------------------------------------------- */
+
+static struct inode *pshare_get_inode(struct super_block *sb,
+				      PSHARE_IDMAP_ARG,
+				      const struct inode *dir, umode_t mode)
+{
+	struct inode *inode = new_inode(sb);
+
+	if (!inode)
+		return NULL;
+	inode->i_ino = get_next_ino();
+	inode_init_owner(PSHARE_IDMAP, inode, dir, mode);
+	inode->i_atime = inode->i_mtime = inode->i_ctime = current_time(inode);
+
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		inode->i_op = &pshare_file_inode_ops;
+		inode->i_fop = &pshare_file_ops;
+		mutex_lock(&pshare_regions_lock);
+		list_add_tail(&pshare_region(inode)->node, &pshare_regions);
+		mutex_unlock(&pshare_regions_lock);
+		atomic_long_inc(&pshare_stats.regions);
+		break;
+	case S_IFDIR:
+		inode->i_op = &pshare_dir_inode_ops;
+		inode->i_fop = &simple_dir_operations;
+		inc_nlink(inode);	/* "." */
+		break;
+	}
+	return inode;
+}
+
+static struct inode *pshare_alloc_inode(struct super_block *sb)
+{
+	struct pshare_region *r;
+
+	r = alloc_inode_sb(sb, pshare_inode_cachep, GFP_KERNEL);
+	if (!r)
+		return NULL;
+	pshare_region_init(r);
+	return &r->vfs_inode;
+}
+
+static void pshare_free_inode(struct inode *inode)
+{
+	kmem_cache_free(pshare_inode_cachep, pshare_region(inode));
+}
+
+/* The last reference to an unlinked region is gone: free its frames. */
+static void pshare_evict_inode(struct inode *inode)
+{
+	struct pshare_region *r = pshare_region(inode);
+
+	if (S_ISREG(inode->i_mode)) {
+		mutex_lock(&pshare_regions_lock);
+		list_del_init(&r->node);
+		mutex_unlock(&pshare_regions_lock);
+		pshare_region_destroy(r);
+		atomic_long_dec(&pshare_stats.regions);
+	}
+	clear_inode(inode);
+}
+
+static void pshare_inode_init_once(void *obj)
+{
+	struct pshare_region *r = obj;
+
+	inode_init_once(&r->vfs_inode);
+}
+
+/* ----------------------------------------------------------------------
+ * Directory operations
+ * ---------------------------------------------------------------------- */
+
+static int pshare_mknod(PSHARE_IDMAP_ARG, struct inode *dir,
+			struct dentry *dentry, umode_t mode)
+{
+	struct inode *inode;
+
+	inode = pshare_get_inode(dir->i_sb, PSHARE_IDMAP, dir, mode);
+	if (!inode)
+		return -ENOMEM;
+	d_instantiate(dentry, inode);
+	dget(dentry);	/* pin: the dentry is the only record of the file */
+	dir->i_mtime = dir->i_ctime = current_time(dir);
+	return 0;
+}
+
+static int pshare_create(PSHARE_IDMAP_ARG, struct inode *dir,
+			 struct dentry *dentry, umode_t mode, bool excl)
+{
+	return pshare_mknod(PSHARE_IDMAP, dir, dentry,
+			    (mode & ~S_IFMT) | S_IFREG);
+}
+
+static int pshare_mkdir(PSHARE_IDMAP_ARG, struct inode *dir,
+			struct dentry *dentry, umode_t mode)
+{
+	int err;
+
+	err = pshare_mknod(PSHARE_IDMAP, dir, dentry,
+			   (mode & ~S_IFMT) | S_IFDIR);
+	if (!err)
+		inc_nlink(dir);
+	return err;
+}
+
+static const struct inode_operations pshare_dir_inode_ops = {
+	.create		= pshare_create,
+	.lookup		= simple_lookup,
+	.link		= simple_link,
+	.unlink		= simple_unlink,
+	.mkdir		= pshare_mkdir,
+	.rmdir		= simple_rmdir,
+	.rename		= simple_rename,
+};
+
+/* ----------------------------------------------------------------------
+ * Region file operations
+ * ---------------------------------------------------------------------- */
+
+static int pshare_setattr(PSHARE_IDMAP_ARG, struct dentry *dentry,
+			  struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	int err;
+
+	/* Checks permissions, and the size against s_maxbytes (-EFBIG). */
+	err = setattr_prepare(PSHARE_IDMAP, dentry, attr);
+	if (err)
+		return err;
+
+	if ((attr->ia_valid & ATTR_SIZE) &&
+	    attr->ia_size != i_size_read(inode)) {
+		err = pshare_region_resize(pshare_region(inode), attr->ia_size);
+		if (err)
+			return err;
+		if (!(attr->ia_valid & (ATTR_CTIME | ATTR_MTIME))) {
+			attr->ia_ctime = attr->ia_mtime = current_time(inode);
+			attr->ia_valid |= ATTR_CTIME | ATTR_MTIME;
+		}
+	}
+	setattr_copy(PSHARE_IDMAP, inode, attr);
+	return 0;
+}
+
+/* st_blocks counts the frames the region holds by itself, so du is honest. */
+static int pshare_getattr(PSHARE_IDMAP_ARG, const struct path *path,
+			  struct kstat *stat, u32 request_mask,
+			  unsigned int query_flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+
+	generic_fillattr(PSHARE_IDMAP, inode, stat);
+	stat->blocks = atomic_long_read(&pshare_region(inode)->pages_private) <<
+		       (PAGE_SHIFT - 9);
+	return 0;
+}
+
+static const struct inode_operations pshare_file_inode_ops = {
+	.setattr	= pshare_setattr,
+	.getattr	= pshare_getattr,
+};
+
+static ssize_t pshare_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	ssize_t ret;
+
+	ret = pshare_region_read(pshare_region(inode), iocb->ki_pos, to);
+	if (ret > 0)
+		iocb->ki_pos += ret;
+	file_accessed(iocb->ki_filp);
+	return ret;
+}
+
+static ssize_t pshare_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	ssize_t ret;
+
+	/* Writing may allocate and sleep on frame locks. */
+	if (iocb->ki_flags & IOCB_NOWAIT)
+		return -EAGAIN;
+
+	inode_lock(inode);
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto out;
+	ret = file_remove_privs(file);
+	if (ret)
+		goto out;
+	ret = file_update_time(file);
+	if (ret)
+		goto out;
+	ret = pshare_region_write(pshare_region(inode), iocb->ki_pos, from);
+	if (ret > 0)
+		iocb->ki_pos += ret;
+out:
+	inode_unlock(inode);
+	return ret;
+}
+
+static long pshare_fallocate(struct file *file, int mode, loff_t offset,
+			     loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	long err;
+
+	/* The balloon's and MADV_REMOVE's call; nothing else has a meaning here. */
+	if (mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
+		return -EOPNOTSUPP;
+
+	inode_lock(inode);
+	err = pshare_region_punch(pshare_region(inode), offset, len);
+	if (!err)
+		inode->i_mtime = inode->i_ctime = current_time(inode);
+	inode_unlock(inode);
+	return err;
+}
+
+static const struct file_operations pshare_file_ops = {
+	.owner		= THIS_MODULE,
+	.open		= generic_file_open,
+	.llseek		= generic_file_llseek,
+	.read_iter	= pshare_read_iter,
+	.write_iter	= pshare_write_iter,
+	.mmap		= pshare_region_mmap,
+	.fallocate	= pshare_fallocate,
+	.fsync		= noop_fsync,
+};
+
+/* ----------------------------------------------------------------------
+ * Superblock and mount options
+ * ---------------------------------------------------------------------- */
+
+static int pshare_statfs(struct dentry *dentry, struct kstatfs *buf)
+{
+	int err = simple_statfs(dentry, buf);
+
+	if (err)
+		return err;
+	/* Regions draw on RAM: report RAM, as tmpfs without a size does. */
+	buf->f_blocks = totalram_pages();
+	buf->f_bfree = buf->f_bavail = si_mem_available();
+	return 0;
+}
+
+static int pshare_show_options(struct seq_file *m, struct dentry *root)
+{
+	struct pshare_mount_opts *opts = root->d_sb->s_fs_info;
+
+	if (!uid_eq(opts->uid, GLOBAL_ROOT_UID))
+		seq_printf(m, ",uid=%u",
+			   from_kuid_munged(&init_user_ns, opts->uid));
+	if (!gid_eq(opts->gid, GLOBAL_ROOT_GID))
+		seq_printf(m, ",gid=%u",
+			   from_kgid_munged(&init_user_ns, opts->gid));
+	if (opts->mode != PSHARE_DEFAULT_MODE)
+		seq_printf(m, ",mode=%o", opts->mode);
+	return 0;
+}
+
+static const struct super_operations pshare_super_ops = {
+	.alloc_inode	= pshare_alloc_inode,
+	.free_inode	= pshare_free_inode,
+	.evict_inode	= pshare_evict_inode,
+	.drop_inode	= generic_delete_inode,
+	.statfs		= pshare_statfs,
+	.show_options	= pshare_show_options,
+};
+
+enum pshare_param {
+	Opt_uid,
+	Opt_gid,
+	Opt_mode,
+};
+
+static const struct fs_parameter_spec pshare_fs_parameters[] = {
+	fsparam_u32	("uid",		Opt_uid),
+	fsparam_u32	("gid",		Opt_gid),
+	fsparam_u32oct	("mode",	Opt_mode),
+	{}
+};
+
+/* Unknown options come back as -ENOPARAM: the VFS refuses them by name. */
+static int pshare_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	struct pshare_mount_opts *opts = fc->fs_private;
+	struct fs_parse_result result;
+	int opt;
+
+	opt = fs_parse(fc, pshare_fs_parameters, param, &result);
+	if (opt < 0)
+		return opt;
+
+	switch (opt) {
+	case Opt_uid:
+		opts->uid = make_kuid(current_user_ns(), result.uint_32);
+		if (!uid_valid(opts->uid))
+			return invalfc(fc, "Invalid uid '%s'", param->string);
+		break;
+	case Opt_gid:
+		opts->gid = make_kgid(current_user_ns(), result.uint_32);
+		if (!gid_valid(opts->gid))
+			return invalfc(fc, "Invalid gid '%s'", param->string);
+		break;
+	case Opt_mode:
+		if (result.uint_32 & ~S_IALLUGO)
+			return invalfc(fc, "Invalid mode '%s'", param->string);
+		opts->mode = result.uint_32;
+		break;
+	}
+	return 0;
+}
+
+static int pshare_fill_super(struct super_block *sb, struct fs_context *fc)
+{
+	struct pshare_mount_opts *opts = fc->fs_private;
+	struct inode *root;
+
+	sb->s_maxbytes = PSHARE_MAX_BYTES;
+	sb->s_blocksize = PAGE_SIZE;
+	sb->s_blocksize_bits = PAGE_SHIFT;
+	sb->s_magic = PSHARE_FS_MAGIC;
+	sb->s_op = &pshare_super_ops;
+	sb->s_time_gran = 1;
+
+	/* The options now belong to the superblock. */
+	sb->s_fs_info = opts;
+	fc->fs_private = NULL;
+
+	root = pshare_get_inode(sb, &init_user_ns, NULL, S_IFDIR | opts->mode);
+	if (!root)
+		return -ENOMEM;
+	root->i_uid = opts->uid;
+	root->i_gid = opts->gid;
+	sb->s_root = d_make_root(root);
+	return sb->s_root ? 0 : -ENOMEM;
+}
+
+static int pshare_get_tree(struct fs_context *fc)
+{
+	return get_tree_nodev(fc, pshare_fill_super);
+}
+
+static void pshare_free_fc(struct fs_context *fc)
+{
+	kfree(fc->fs_private);
+}
+
+static const struct fs_context_operations pshare_context_ops = {
+	.parse_param	= pshare_parse_param,
+	.get_tree	= pshare_get_tree,
+	.free		= pshare_free_fc,
+};
+
+static int pshare_init_fs_context(struct fs_context *fc)
+{
+	struct pshare_mount_opts *opts;
+
+	opts = kzalloc(sizeof(*opts), GFP_KERNEL);
+	if (!opts)
+		return -ENOMEM;
+	opts->uid = current_fsuid();
+	opts->gid = current_fsgid();
+	opts->mode = PSHARE_DEFAULT_MODE;
+	fc->fs_private = opts;
+	fc->ops = &pshare_context_ops;
+	return 0;
+}
+
+static void pshare_kill_sb(struct super_block *sb)
+{
+	void *opts = sb->s_fs_info;
+
+	kill_litter_super(sb);
+	kfree(opts);
+}
+
+static struct file_system_type pshare_fs_type = {
+	.owner			= THIS_MODULE,
+	.name			= "pshare",
+	.init_fs_context	= pshare_init_fs_context,
+	.parameters		= pshare_fs_parameters,
+	.kill_sb		= pshare_kill_sb,
+};
+
+int pshare_fs_init(void)
+{
+	int err;
+
+	pshare_inode_cachep = kmem_cache_create("pshare_inode_cache",
+						sizeof(struct pshare_region), 0,
+						SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+						pshare_inode_init_once);
+	if (!pshare_inode_cachep)
+		return -ENOMEM;
+	err = register_filesystem(&pshare_fs_type);
+	if (err)
+		kmem_cache_destroy(pshare_inode_cachep);
+	return err;
+}
+
+void pshare_fs_exit(void)
+{
+	unregister_filesystem(&pshare_fs_type);
+	/* Inodes are freed after an RCU grace period. */
+	rcu_barrier();
+	kmem_cache_destroy(pshare_inode_cachep);
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctl.c - /dev/pshare, the control device.
+ *
+ * Speaks the versioned interface of uapi/linux/pshare.h. A region is named
+ * by an open file descriptor of its file, so whoever can open the region
+ * file can ask about it, and nobody else can. The device itself is
+ * root-only (mode 0600).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/uaccess.h>
+#include <linux/pshare.h>
+
+#include "pshare.h"
+
+/* Largest argsz accepted: a struct may grow, but not without bound. */
+#define PSHARE_ARGSZ_MAX	PAGE_SIZE
+
+/*
+ * pshare_copy_args - read an argsz-first struct from userspace
+ * @karg:	kernel copy, @ksize bytes
+ * @minsz:	size of the first version of the struct
+ *
+ * Bytes the caller passes beyond what this module knows must be zero;
+ * bytes this module knows beyond what the caller passes read as zero.
+ */
+static int pshare_copy_args(void *karg, size_t ksize, size_t minsz,
+			    const void __user *uarg)
+{
+	u32 argsz;
+	int err;
+
+	if (get_user(argsz, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (argsz < minsz || argsz > PSHARE_ARGSZ_MAX)
+		return -EINVAL;
+	err = copy_struct_from_user(karg, ksize, uarg, argsz);
+	if (err == -E2BIG)
+		return -EINVAL;
+	return err;
+}
+
+/* Copy the answer back, no more than the caller's argsz. */
+static int pshare_copy_result(void __user *uarg, const void *karg,
+			      size_t ksize, u32 argsz)
+{
+	return copy_to_user(uarg, karg, min_t(size_t, ksize, argsz)) ?
+	       -EFAULT : 0;
+}
+
+static long pshare_ioctl_api(void __user *uarg)
+{
+	struct pshare_api api;
+	int err;
+
+	err = pshare_copy_args(&api, sizeof(api),
+			       offsetofend(struct pshare_api, features), uarg);
+	if (err)
+		return err;
+	if (api.flags || api.reserved)
+		return -EINVAL;
+
+	api.version = PSHARE_API_VERSION;
+	api.features = PSHARE_FEATURE_REGION_STATS | PSHARE_FEATURE_ZERO_FRAME;
+	return pshare_copy_result(uarg, &api, sizeof(api), api.argsz);
+}
+
+static long pshare_ioctl_region_stats(void __user *uarg)
+{
+	struct pshare_region_stats st;
+	struct pshare_region *r;
+	struct fd f;
+	int err;
+
+	err = pshare_copy_args(&st, sizeof(st),
+			       offsetofend(struct pshare_region_stats, reserved),
+			       uarg);
+	if (err)
+		return err;
+	if (st.flags || st.reserved0 || memchr_inv(st.reserved, 0,
+						   sizeof(st.reserved)))
+		return -EINVAL;
+
+	f = fdget(st.fd);
+	if (!f.file)
+		return -EBADF;
+	if (!pshare_is_region_file(f.file)) {
+		err = -ENODEV;
+		goto out;
+	}
+	if (!(f.file->f_mode & FMODE_READ)) {
+		err = -EACCES;
+		goto out;
+	}
+
+	r = pshare_region(file_inode(f.file));
+	st.size = i_size_read(&r->vfs_inode);
+	st.pages_private = atomic_long_read(&r->pages_private);
+	st.pages_zero = atomic_long_read(&r->pages_zero);
+	st.pages_shared = atomic_long_read(&r->pages_shared);
+	st.cow_breaks = atomic_long_read(&r->cow_breaks);
+	err = pshare_copy_result(uarg, &st, sizeof(st), st.argsz);
+out:
+	fdput(f);
+	return err;
+}
+
+static long pshare_dev_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case PSHARE_IOC_API:
+		return pshare_ioctl_api(uarg);
+	case PSHARE_IOC_REGION_STATS:
+		return pshare_ioctl_region_stats(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations pshare_dev_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nonseekable_open,
+	.unlocked_ioctl	= pshare_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice pshare_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "pshare",
+	.fops	= &pshare_dev_fops,
+	.mode	= 0600,
+};
+
+int pshare_dev_init(void)
+{
+	return misc_register(&pshare_miscdev);
+}
+
+void pshare_dev_exit(void)
+{
+	misc_deregister(&pshare_miscdev);
+}

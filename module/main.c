@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - module init and exit for pshare.
+ *
+ * pshare brings the memory management of VMware ESX (Waldspurger, OSDI
+ * 2002) to QEMU/KVM hosts: guest RAM lives in files of the pshare
+ * filesystem, whose frames pshare owns. Parts are brought up so that the
+ * filesystem, the only way in from userspace besides the control device,
+ * registers last and goes first.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+
+#include "pshare.h"
+
+struct pshare_global_stats pshare_stats;
+
+static int __init pshare_init(void)
+{
+	int err;
+
+	err = pshare_pmap_init();
+	if (err)
+		return err;
+	err = pshare_sysfs_init();
+	if (err)
+		goto out_pmap;
+	pshare_debugfs_init();
+	err = pshare_dev_init();
+	if (err)
+		goto out_debugfs;
+	err = pshare_fs_init();
+	if (err)
+		goto out_dev;
+	return 0;
+
+out_dev:
+	pshare_dev_exit();
+out_debugfs:
+	pshare_debugfs_exit();
+	pshare_sysfs_exit();
+out_pmap:
+	pshare_pmap_exit();
+	return err;
+}
+
+static void __exit pshare_exit(void)
+{
+	pshare_fs_exit();
+	pshare_dev_exit();
+	pshare_debugfs_exit();
+	pshare_sysfs_exit();
+	pshare_pmap_exit();
+}
+
+module_init(pshare_init);
+module_exit(pshare_exit);
+
+MODULE_DESCRIPTION("Content-based page sharing and reclaim for QEMU/KVM guest RAM");
+MODULE_AUTHOR("The pshare developers");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS_FS("pshare");

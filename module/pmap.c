@@ -1,0 +1,713 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmap.c - frames, the page-fault path and the updates of a region's pmap.
+ *
+ * DOC: pmap
+ *
+ * A region's pmap maps a guest "physical" page number (PPN, the file
+ * offset in pages) to the frame that holds its content, the way ESX's pmap
+ * maps guest physical pages to machine pages. Frames are pages allocated by
+ * pshare itself: they are not in the page cache and not on the LRU, so the
+ * kernel never reclaims or migrates them behind pshare's back.
+ *
+ * A PPN is in one of three states:
+ *
+ * 1) a hole: no entry; it reads as zeros and costs nothing;
+ * 2) zero-mapped: PSHARE_ZERO_ENTRY, mapped read-only to the one zero frame;
+ *    a read fault on a hole puts it there, so untouched guest RAM that the
+ *    guest only reads still costs nothing;
+ * 3) backed by a frame: the entry is the frame's struct page, and the pmap
+ *    holds one page reference per PPN that uses the frame. page->private
+ *    counts those PPNs; a frame used by more than one PPN, like the zero
+ *    frame, is never written in place: a write breaks copy-on-write first.
+ *
+ * Every shared mapping of a region has ->page_mkwrite, so the core maps
+ * pages read-only and each first write through a PTE (from the CPU, from
+ * GUP with FOLL_WRITE as KVM and O_DIRECT do) reaches pshare_page_mkwrite(),
+ * where a frame that is not private to the PPN is copied first.
+ *
+ * Changing a PPN's entry follows one protocol everywhere:
+ *
+ * 1) lock the frame the entry points at (the zero frame for a zero entry),
+ *    and recheck that the entry still points at it;
+ * 2) store the new entry and update the counters;
+ * 3) unmap_mapping_pages() for the PPN, so no PTE keeps the old frame;
+ * 4) unlock the old frame, then drop the pmap's reference to it.
+ *
+ * The fault path returns its frame locked (VM_FAULT_LOCKED) and the core
+ * installs the PTE before unlocking it, so a PTE is only ever installed for
+ * a frame that is the PPN's entry at that moment: an update either happens
+ * before the fault locks the frame (the fault sees the new entry and
+ * retries) or after the PTE is in place (step 3 removes it).
+ *
+ * Lock ordering:
+ *
+ *   inode->i_rwsem                       (write(2), truncate, fallocate)
+ *     mm->mmap_lock                      (faults; write(2) faulting in its buffer)
+ *       mapping->invalidate_lock         (shared: faults, write(2), mkwrite;
+ *                                         exclusive: truncate, punch hole)
+ *         frame page lock                (lock_page(): guards the pmap entries
+ *                                         that point at the frame)
+ *           mapping->i_mmap_rwsem        (unmap_mapping_pages())
+ *             KVM's mmu_lock             (through the MMU notifier)
+ *           pmap xa_lock
+ *
+ * write(2) faults its source buffer in before it takes invalidate_lock and
+ * copies with page faults disabled, so it never takes mmap_lock below
+ * invalidate_lock; read(2) copies out holding only page references.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/highmem.h>
+#include <linux/pagemap.h>
+#include <linux/rbtree.h>
+#include <linux/sched/signal.h>
+#include <linux/uio.h>
+
+#include "pshare.h"
+
+/* The frame every zero-mapped PPN of every region maps, read-only. */
+static struct page *pshare_zero_page;
+
+/* ----------------------------------------------------------------------
+ * Frames
+ * ---------------------------------------------------------------------- */
+
+static inline bool pshare_is_zero(struct page *page)
+{
+	return page == pshare_zero_page;
+}
+
+/* The pmap entry that points at @page. */
+static inline void *pshare_entry_of(struct page *page)
+{
+	return pshare_is_zero(page) ? PSHARE_ZERO_ENTRY : page;
+}
+
+/* Number of PPNs whose entry is @page; stable under the page lock. */
+static inline unsigned long pshare_frame_users(struct page *page)
+{
+	return page_private(page);
+}
+
+/*
+ * pshare_frame_alloc - a new frame, locked, used by one PPN
+ *
+ * The frame is charged to the memory cgroup of the current task (the one
+ * that faults or writes), so a cgroup limit on QEMU holds for guest RAM.
+ * The caller fills it, then publishes it in the pmap; it returns with two
+ * references: the pmap's and the caller's.
+ */
+static struct page *pshare_frame_alloc(void)
+{
+	struct page *page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+
+	if (!page)
+		return NULL;
+	__SetPageLocked(page);	/* not visible to anyone yet */
+	set_page_private(page, 1);
+	get_page(page);
+	return page;
+}
+
+/* Undo pshare_frame_alloc() for a frame that never reached the pmap. */
+static void pshare_frame_discard(struct page *page)
+{
+	set_page_private(page, 0);
+	__ClearPageLocked(page);
+	put_page(page);
+	put_page(page);
+}
+
+static void pshare_account_private(struct pshare_region *r, long nr)
+{
+	atomic_long_add(nr, &r->pages_private);
+	atomic_long_add(nr, &pshare_stats.pages_private);
+}
+
+static void pshare_account_zero(struct pshare_region *r, long nr)
+{
+	atomic_long_add(nr, &r->pages_zero);
+	atomic_long_add(nr, &pshare_stats.pages_zero);
+}
+
+/*
+ * pshare_frame_unuse - account that one PPN of @r no longer uses @page
+ *
+ * The caller holds the page lock, has already changed the PPN's entry, and
+ * drops the pmap's reference to the frame after unlocking it.
+ */
+static void pshare_frame_unuse(struct pshare_region *r, struct page *page)
+{
+	unsigned long users = pshare_frame_users(page);
+
+	if (pshare_is_zero(page)) {
+		pshare_account_zero(r, -1);
+		return;
+	}
+	VM_BUG_ON_PAGE(!PageLocked(page) || !users, page);
+	if (users == 1)
+		pshare_account_private(r, -1);
+	else
+		atomic_long_dec(&r->pages_shared);
+	set_page_private(page, users - 1);
+}
+
+/* Drop the reference the pmap held for one PPN using @page. */
+static inline void pshare_frame_put_entry(struct page *page)
+{
+	if (!pshare_is_zero(page))
+		put_page(page);
+}
+
+/* ----------------------------------------------------------------------
+ * Entry lookup
+ * ---------------------------------------------------------------------- */
+
+/*
+ * pshare_entry_get - the frame of @ppn with a reference, not locked
+ *
+ * Returns NULL for a hole or a zero entry: both read as zeros. The entry
+ * may change as soon as this returns; readers that only copy data out
+ * need no more than the reference.
+ */
+static struct page *pshare_entry_get(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *page;
+	void *entry;
+
+	rcu_read_lock();
+	for (;;) {
+		entry = xa_load(&r->pmap, ppn);
+		if (!entry || entry == PSHARE_ZERO_ENTRY) {
+			page = NULL;
+			break;
+		}
+		page = entry;
+		if (!get_page_unless_zero(page))
+			continue;
+		/* The frame may have been freed and reused before the get. */
+		if (xa_load(&r->pmap, ppn) == entry)
+			break;
+		put_page(page);
+	}
+	rcu_read_unlock();
+	return page;
+}
+
+/*
+ * pshare_entry_lock - the frame of @ppn, referenced and locked
+ *
+ * Returns NULL for a hole. A zero entry returns the zero frame. Under the
+ * page lock the entry is known to still point at the returned frame.
+ */
+static struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *page;
+	void *entry;
+
+	for (;;) {
+		rcu_read_lock();
+		entry = xa_load(&r->pmap, ppn);
+		if (!entry) {
+			rcu_read_unlock();
+			return NULL;
+		}
+		page = entry == PSHARE_ZERO_ENTRY ? pshare_zero_page : entry;
+		if (!get_page_unless_zero(page)) {
+			rcu_read_unlock();
+			continue;
+		}
+		if (xa_load(&r->pmap, ppn) != entry) {
+			rcu_read_unlock();
+			put_page(page);
+			continue;
+		}
+		rcu_read_unlock();
+
+		lock_page(page);
+		if (xa_load(&r->pmap, ppn) == entry)
+			return page;
+		unlock_page(page);
+		put_page(page);
+	}
+}
+
+/* ----------------------------------------------------------------------
+ * Entry updates
+ * ---------------------------------------------------------------------- */
+
+/*
+ * pshare_cow_break - give @ppn a private copy of its frame @old
+ *
+ * @old is the PPN's current frame, locked and referenced by the caller; it
+ * is the zero frame or a frame other PPNs use too. On success the new
+ * private frame is returned locked and referenced, and @old is unlocked and
+ * the caller's reference dropped, in every case.
+ */
+static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
+				     struct page *old)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+	struct page *new = pshare_frame_alloc();
+	void *prev;
+
+	if (!new) {
+		unlock_page(old);
+		put_page(old);
+		return ERR_PTR(-ENOMEM);
+	}
+	if (pshare_is_zero(old))
+		clear_highpage(new);
+	else
+		copy_highpage(new, old);
+
+	/* Replacing a present entry allocates nothing, but check anyway. */
+	prev = xa_store(&r->pmap, ppn, new, GFP_KERNEL);
+	if (xa_is_err(prev)) {
+		pshare_frame_discard(new);
+		unlock_page(old);
+		put_page(old);
+		return ERR_PTR(xa_err(prev));
+	}
+	pshare_frame_unuse(r, old);
+	pshare_account_private(r, 1);
+	atomic_long_inc(&r->cow_breaks);
+
+	/* PTEs of other mappings may still map the old frame read-only. */
+	unmap_mapping_pages(mapping, ppn, 1, false);
+	unlock_page(old);
+	pshare_frame_put_entry(old);
+	put_page(old);
+	return new;
+}
+
+/*
+ * pshare_frame_get - the frame of @ppn, locked and referenced
+ * @write: the caller is about to write; the frame returned is private to
+ *	@ppn: a hole gets a new zeroed frame, and a zero or shared frame is
+ *	copied first (a copy-on-write break). Without @write a hole becomes a
+ *	zero entry.
+ *
+ * The caller holds invalidate_lock (shared is enough) and has checked that
+ * @ppn is inside the region, or is extending it under i_rwsem.
+ */
+static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
+				     bool write)
+{
+	struct page *page;
+	void *old;
+
+	for (;;) {
+		page = pshare_entry_lock(r, ppn);
+		if (page)
+			break;
+
+		if (!write) {
+			page = pshare_zero_page;
+			get_page(page);
+			lock_page(page);
+			old = xa_cmpxchg(&r->pmap, ppn, NULL, PSHARE_ZERO_ENTRY,
+					 GFP_KERNEL);
+			if (!old) {
+				pshare_account_zero(r, 1);
+				return page;
+			}
+		} else {
+			page = pshare_frame_alloc();
+			if (!page)
+				return ERR_PTR(-ENOMEM);
+			clear_highpage(page);
+			old = xa_cmpxchg(&r->pmap, ppn, NULL, page, GFP_KERNEL);
+			if (!old) {
+				pshare_account_private(r, 1);
+				return page;
+			}
+			pshare_frame_discard(page);
+			page = NULL;
+		}
+		/* Somebody filled the hole first, or the xarray is out of memory. */
+		if (page) {
+			unlock_page(page);
+			put_page(page);
+		}
+		if (xa_is_err(old))
+			return ERR_PTR(xa_err(old));
+	}
+
+	if (!write || (!pshare_is_zero(page) && pshare_frame_users(page) == 1))
+		return page;
+	return pshare_cow_break(r, ppn, page);
+}
+
+/* Does any mapping of @mapping reach page @first or beyond? */
+static bool pshare_mapped_from(struct address_space *mapping, pgoff_t first)
+{
+	struct rb_node *node;
+	bool mapped = false;
+
+	i_mmap_lock_read(mapping);
+	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node)) {
+		struct vm_area_struct *vma;
+
+		vma = rb_entry(node, struct vm_area_struct, shared.rb);
+		if (vma->vm_pgoff + vma_pages(vma) > first) {
+			mapped = true;
+			break;
+		}
+	}
+	i_mmap_unlock_read(mapping);
+	return mapped;
+}
+
+/*
+ * pshare_pmap_remove - turn PPNs @first..@last (inclusive) into holes
+ *
+ * Caller holds invalidate_lock exclusive, so no fault can start filling
+ * the range. A fault that already returned a frame still holds its page
+ * lock while it installs the PTE: locking each frame before erasing it
+ * waits for those, and the second unmap removes what they installed.
+ */
+static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
+			       pgoff_t last)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+	unsigned long index;
+	void *entry;
+
+	unmap_mapping_pages(mapping, first, last - first + 1, false);
+	xa_for_each_range(&r->pmap, index, entry, first, last) {
+		struct page *page = pshare_entry_lock(r, index);
+
+		if (!page)
+			continue;
+		xa_erase(&r->pmap, index);
+		pshare_frame_unuse(r, page);
+		unlock_page(page);
+		pshare_frame_put_entry(page);
+		put_page(page);
+		cond_resched();
+	}
+	unmap_mapping_pages(mapping, first, last - first + 1, false);
+}
+
+/*
+ * pshare_zero_partial - zero @len bytes at @pos, all inside one page
+ *
+ * Holes and zero entries already read as zeros. Caller holds
+ * invalidate_lock.
+ */
+static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
+{
+	pgoff_t ppn = pos >> PAGE_SHIFT;
+	struct page *page;
+
+	page = pshare_entry_lock(r, ppn);
+	if (!page)
+		return 0;
+	if (pshare_is_zero(page)) {
+		unlock_page(page);
+		put_page(page);
+		return 0;
+	}
+	if (pshare_frame_users(page) > 1) {
+		page = pshare_cow_break(r, ppn, page);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+	}
+	zero_user(page, offset_in_page(pos), len);
+	unlock_page(page);
+	put_page(page);
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Region operations used by the filesystem
+ * ---------------------------------------------------------------------- */
+
+void pshare_region_init(struct pshare_region *r)
+{
+	xa_init(&r->pmap);
+	atomic_long_set(&r->pages_private, 0);
+	atomic_long_set(&r->pages_zero, 0);
+	atomic_long_set(&r->pages_shared, 0);
+	atomic_long_set(&r->cow_breaks, 0);
+	INIT_LIST_HEAD(&r->node);
+}
+
+/* Free every frame of a region whose inode is being evicted. */
+void pshare_region_destroy(struct pshare_region *r)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+
+	filemap_invalidate_lock(mapping);
+	pshare_pmap_remove(r, 0, ULONG_MAX);
+	filemap_invalidate_unlock(mapping);
+	xa_destroy(&r->pmap);
+}
+
+/**
+ * pshare_region_read - copy region content at @pos to @to
+ *
+ * Copies with nothing locked, holding a reference to one frame at a time,
+ * so a fault on the destination buffer (even a mapping of this region)
+ * cannot deadlock.
+ */
+ssize_t pshare_region_read(struct pshare_region *r, loff_t pos,
+			   struct iov_iter *to)
+{
+	loff_t size = i_size_read(&r->vfs_inode);
+	ssize_t done = 0;
+
+	while (iov_iter_count(to) && pos < size) {
+		size_t offset = offset_in_page(pos);
+		size_t n = min_t(u64, PAGE_SIZE - offset, size - pos);
+		struct page *page;
+		size_t copied;
+
+		n = min(n, iov_iter_count(to));
+		page = pshare_entry_get(r, pos >> PAGE_SHIFT);
+		if (page) {
+			copied = copy_page_to_iter(page, offset, n, to);
+			put_page(page);
+		} else {
+			copied = iov_iter_zero(n, to);
+		}
+		done += copied;
+		pos += copied;
+		if (copied < n)
+			return done ? done : -EFAULT;
+		if (fatal_signal_pending(current))
+			return done ? done : -EINTR;
+		cond_resched();
+	}
+	return done;
+}
+
+/**
+ * pshare_region_write - copy @from into the region at @pos
+ *
+ * Caller holds i_rwsem and has run generic_write_checks(). Each page is
+ * written under its frame's page lock, after a copy-on-write break when
+ * the frame is shared, so write(2) never changes another PPN's content.
+ */
+ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
+			    struct iov_iter *from)
+{
+	struct inode *inode = &r->vfs_inode;
+	struct address_space *mapping = inode->i_mapping;
+	ssize_t done = 0;
+	int err = 0;
+
+	while (iov_iter_count(from)) {
+		size_t offset = offset_in_page(pos);
+		size_t n = min_t(size_t, PAGE_SIZE - offset, iov_iter_count(from));
+		struct page *page;
+		size_t copied;
+
+		/* Fault the source in now: the copy below runs with faults off. */
+		if (fault_in_iov_iter_readable(from, n) == n) {
+			err = -EFAULT;
+			break;
+		}
+		filemap_invalidate_lock_shared(mapping);
+		page = pshare_frame_get(r, pos >> PAGE_SHIFT, true);
+		if (IS_ERR(page)) {
+			filemap_invalidate_unlock_shared(mapping);
+			err = PTR_ERR(page);
+			break;
+		}
+		copied = copy_page_from_iter_atomic(page, offset, n, from);
+		flush_dcache_page(page);
+		unlock_page(page);
+		put_page(page);
+		filemap_invalidate_unlock_shared(mapping);
+
+		done += copied;
+		pos += copied;
+		if (pos > i_size_read(inode))
+			i_size_write(inode, pos);
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	return done ? done : err;
+}
+
+/**
+ * pshare_region_resize - set the size of a region
+ *
+ * Growing allocates nothing. Shrinking frees the frames past the new end
+ * and zeroes the tail of the last page, so a later grow reads zeros; it is
+ * refused with -EBUSY while a mapping covers pages past the new end, since
+ * a guest would lose RAM under its feet. Caller holds i_rwsem.
+ */
+int pshare_region_resize(struct pshare_region *r, loff_t newsize)
+{
+	struct inode *inode = &r->vfs_inode;
+	struct address_space *mapping = inode->i_mapping;
+	pgoff_t first = DIV_ROUND_UP(newsize, PAGE_SIZE);
+	int err = 0;
+
+	if (newsize >= i_size_read(inode)) {
+		i_size_write(inode, newsize);
+		return 0;
+	}
+
+	filemap_invalidate_lock(mapping);
+	if (pshare_mapped_from(mapping, first)) {
+		err = -EBUSY;
+		goto out;
+	}
+	i_size_write(inode, newsize);
+	pshare_pmap_remove(r, first, ULONG_MAX);
+	if (offset_in_page(newsize))
+		err = pshare_zero_partial(r, newsize,
+					  PAGE_SIZE - offset_in_page(newsize));
+out:
+	filemap_invalidate_unlock(mapping);
+	return err;
+}
+
+/**
+ * pshare_region_punch - punch a hole of @len bytes at @pos
+ *
+ * Whole pages become holes and their frames are freed; partial pages at
+ * the edges are zeroed. This is how QEMU returns ballooned and
+ * free-page-reported guest memory. Caller holds i_rwsem.
+ */
+int pshare_region_punch(struct pshare_region *r, loff_t pos, loff_t len)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+	loff_t end = pos + len;
+	pgoff_t first = DIV_ROUND_UP(pos, PAGE_SIZE);
+	pgoff_t stop = end >> PAGE_SHIFT;
+	int err = 0;
+
+	filemap_invalidate_lock(mapping);
+	if (offset_in_page(pos)) {
+		loff_t head_end = min_t(loff_t, end, round_up(pos, PAGE_SIZE));
+
+		err = pshare_zero_partial(r, pos, head_end - pos);
+		if (err)
+			goto out;
+	}
+	if (offset_in_page(end) && stop >= first) {
+		err = pshare_zero_partial(r, (loff_t)stop << PAGE_SHIFT,
+					  offset_in_page(end));
+		if (err)
+			goto out;
+	}
+	if (first < stop)
+		pshare_pmap_remove(r, first, stop - 1);
+out:
+	filemap_invalidate_unlock(mapping);
+	return err;
+}
+
+/* ----------------------------------------------------------------------
+ * The fault path
+ * ---------------------------------------------------------------------- */
+
+static inline bool pshare_beyond_eof(struct inode *inode, pgoff_t ppn)
+{
+	return ppn >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+}
+
+static vm_fault_t pshare_fault(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct address_space *mapping = inode->i_mapping;
+	struct page *page;
+	vm_fault_t ret = VM_FAULT_LOCKED;
+
+	filemap_invalidate_lock_shared(mapping);
+	if (pshare_beyond_eof(inode, vmf->pgoff)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	page = pshare_frame_get(pshare_region(inode), vmf->pgoff,
+				vmf->flags & FAULT_FLAG_WRITE);
+	if (IS_ERR(page)) {
+		ret = vmf_error(PTR_ERR(page));
+		goto out;
+	}
+	vmf->page = page;
+out:
+	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
+/*
+ * The first write through a read-only PTE. The PTE maps vmf->page; lock it
+ * first, so that if the entry has moved on, whoever moved it has finished
+ * unmapping the PTE and a retry sees the new frame.
+ */
+static vm_fault_t pshare_page_mkwrite(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct address_space *mapping = inode->i_mapping;
+	struct pshare_region *r = pshare_region(inode);
+	struct page *page = vmf->page;
+	vm_fault_t ret;
+
+	file_update_time(vmf->vma->vm_file);
+	filemap_invalidate_lock_shared(mapping);
+	lock_page(page);
+	if (pshare_beyond_eof(inode, vmf->pgoff) ||
+	    xa_load(&r->pmap, vmf->pgoff) != pshare_entry_of(page)) {
+		unlock_page(page);
+		ret = VM_FAULT_NOPAGE;
+	} else if (!pshare_is_zero(page) && pshare_frame_users(page) == 1) {
+		ret = VM_FAULT_LOCKED;
+	} else {
+		get_page(page);		/* pshare_cow_break() drops it */
+		page = pshare_cow_break(r, vmf->pgoff, page);
+		if (IS_ERR(page)) {
+			ret = vmf_error(PTR_ERR(page));
+		} else {
+			/* The PTE is gone: the retried fault maps the copy. */
+			unlock_page(page);
+			put_page(page);
+			ret = VM_FAULT_NOPAGE;
+		}
+	}
+	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
+static const struct vm_operations_struct pshare_vm_ops = {
+	.fault		= pshare_fault,
+	.page_mkwrite	= pshare_page_mkwrite,
+};
+
+/**
+ * pshare_region_mmap - map a region
+ *
+ * Only shared mappings: a private one would give anonymous copy-on-write
+ * pages that bypass the pmap. Frames are ordinary pages behind ordinary
+ * PTEs (no VM_PFNMAP or VM_MIXEDMAP), so GUP, O_DIRECT, vhost and KVM work.
+ */
+int pshare_region_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	file_accessed(file);
+	pshare_vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &pshare_vm_ops;
+	return 0;
+}
+
+int pshare_pmap_init(void)
+{
+	pshare_zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	return pshare_zero_page ? 0 : -ENOMEM;
+}
+
+void pshare_pmap_exit(void)
+{
+	__free_page(pshare_zero_page);
+}
