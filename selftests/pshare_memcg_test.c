@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pshare memory cgroup tests: region frames are charged to the memory
+ * cgroup of the task that faults them in, so memory.current of a cgroup v2
+ * group grows with what its task touches, and memory.max stops a task that
+ * touches more (the memcg OOM killer sends it SIGKILL).
+ *
+ * Each test makes its own child cgroup under /sys/fs/cgroup and moves one
+ * forked child into it; the test process itself never joins it.
+ */
+#include "pshare_selftest.h"
+
+#include <signal.h>
+
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CGROUP2_MAGIC	0x63677270
+#define MIB		(1UL << 20)
+
+FIXTURE(memcg) {
+	int dev;
+	struct ps_region r;
+	char cg[128];
+	bool enabled_memory;
+	pid_t child;
+	int go[2], done[2];
+};
+
+/* Read a whole small file into @buf; 0 on success. */
+static int read_text(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* Is @word one of the space-separated words of @list? */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == 0 || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+static long long cg_read(FIXTURE_DATA(memcg) *self, const char *file)
+{
+	char path[256], buf[64];
+
+	snprintf(path, sizeof(path), "%s/%s", self->cg, file);
+	if (read_text(path, buf, sizeof(buf)))
+		return -1;
+	return atoll(buf);
+}
+
+/* The "key value" line @key of a flat-keyed file such as memory.events. */
+static long long cg_read_key(FIXTURE_DATA(memcg) *self, const char *file,
+			     const char *key)
+{
+	char path[256], buf[1024], *p;
+	size_t n = strlen(key);
+
+	snprintf(path, sizeof(path), "%s/%s", self->cg, file);
+	if (read_text(path, buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, n) && p[n] == ' ')
+			return atoll(p + n + 1);
+	return -1;
+}
+
+static int cg_write(FIXTURE_DATA(memcg) *self, const char *file,
+		    const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", self->cg, file);
+	return ps_write_file(path, val);
+}
+
+FIXTURE_SETUP(memcg)
+{
+	char buf[512];
+	struct statfs sfs;
+
+	self->dev = -1;
+	self->r.fd = -1;
+	self->go[0] = self->go[1] = self->done[0] = self->done[1] = -1;
+	PS_REQUIRE_ENV();
+	if (statfs(CG_ROOT, &sfs) || sfs.f_type != CGROUP2_MAGIC)
+		PS_SKIP("no cgroup v2 hierarchy at " CG_ROOT);
+	if (read_text(CG_ROOT "/cgroup.controllers", buf, sizeof(buf)) ||
+	    !has_word(buf, "memory"))
+		PS_SKIP("memory controller not available (CONFIG_MEMCG)");
+	ASSERT_EQ(0, read_text(CG_ROOT "/cgroup.subtree_control", buf, sizeof(buf)));
+	if (!has_word(buf, "memory")) {
+		if (ps_write_file(CG_ROOT "/cgroup.subtree_control", "+memory"))
+			PS_SKIP("cannot enable +memory in " CG_ROOT
+				"/cgroup.subtree_control: %s", strerror(errno));
+		self->enabled_memory = true;
+	}
+	snprintf(self->cg, sizeof(self->cg), CG_ROOT "/pshare-selftest.%d",
+		 getpid());
+	ASSERT_EQ(0, mkdir(self->cg, 0755)) TH_LOG("mkdir %s: %s", self->cg,
+						    strerror(errno));
+	ASSERT_LE(0, cg_read(self, "memory.current"))
+		TH_LOG("no memory.current in %s", self->cg);
+
+	self->dev = open(PS_DEV, O_RDWR);
+	ASSERT_LE(0, self->dev);
+	ps_region_create(_metadata, &self->r, 0);
+	ASSERT_EQ(0, pipe(self->go));
+	ASSERT_EQ(0, pipe(self->done));
+}
+
+FIXTURE_TEARDOWN(memcg)
+{
+	int i;
+
+	if (self->child > 0) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, 0);
+	}
+	for (i = 0; i < 2; i++) {
+		if (self->go[i] >= 0)
+			close(self->go[i]);
+		if (self->done[i] >= 0)
+			close(self->done[i]);
+	}
+	/* Free the frames first: they are charged to the group. */
+	ps_region_destroy(&self->r);
+	if (self->dev >= 0)
+		close(self->dev);
+	if (self->cg[0])
+		rmdir(self->cg);
+	if (self->enabled_memory)
+		ps_write_file(CG_ROOT "/cgroup.subtree_control", "-memory");
+}
+
+/*
+ * Fork a child that waits to be moved into the group, then maps the region
+ * (@mib MiB) and writes one byte into each page of the first @touch MiB,
+ * reports on "done" and waits on "go" again before exiting.
+ */
+static void spawn_toucher(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(memcg) *self, size_t mib, size_t touch)
+{
+	char c, pid[32];
+
+	ASSERT_EQ(0, ftruncate(self->r.fd, mib * MIB));
+	self->child = fork();
+	ASSERT_LE(0, self->child);
+	if (self->child == 0) {
+		unsigned char *p;
+		size_t i;
+
+		ps_write_file("/proc/self/oom_score_adj", "1000");
+		if (read(self->go[0], &c, 1) != 1)
+			_exit(2);
+		p = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->r.fd, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		for (i = 0; i < touch * MIB; i += PS_PAGE)
+			p[i] = (unsigned char)(i / PS_PAGE + 1);
+		if (write(self->done[1], "t", 1) != 1)
+			_exit(4);
+		if (read(self->go[0], &c, 1) != 1)
+			_exit(5);
+		_exit(0);
+	}
+	/* Only the child writes "done" and reads "go": EOF if it dies. */
+	close(self->done[1]);
+	self->done[1] = -1;
+	close(self->go[0]);
+	self->go[0] = -1;
+	snprintf(pid, sizeof(pid), "%d", self->child);
+	ASSERT_EQ(0, cg_write(self, "cgroup.procs", pid))
+		TH_LOG("moving %d into %s: %s", self->child, self->cg,
+		       strerror(errno));
+}
+
+TEST_F_TIMEOUT(memcg, touch_charges_group, 120)
+{
+	const size_t n = 16;	/* MiB touched */
+	const long long slack = 1 * MIB;
+	struct pshare_region_stats s;
+	long long before, after;
+	int status;
+	char c;
+
+	spawn_toucher(_metadata, self, 2 * n, n);
+	before = cg_read(self, "memory.current");
+	ASSERT_LE(0, before);
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	ASSERT_EQ(1, read(self->done[0], &c, 1))
+		TH_LOG("toucher died before it finished");
+	after = cg_read(self, "memory.current");
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
+	self->child = 0;
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("toucher status %#x", status);
+
+	TH_LOG("memory.current %lld -> %lld (+%lld KiB for %zu MiB touched)",
+	       before, after, (after - before) / 1024, n);
+	EXPECT_LE((long long)(n * MIB) - slack, after - before)
+		TH_LOG("frames were not charged to the toucher's cgroup");
+	EXPECT_GE((long long)(n * MIB + n * MIB / 2), after - before)
+		TH_LOG("charged far more than was touched");
+
+	PS_STATS(self->dev, self->r.fd, &s);
+	EXPECT_EQ(n * MIB / PS_PAGE, s.pages_private);
+}
+
+TEST_F_TIMEOUT(memcg, memory_max_oom_kills_toucher, 180)
+{
+	const size_t max = 8, n = 64;	/* MiB */
+	struct pshare_region_stats s;
+	long long kills, peak;
+	char val[32];
+	int status;
+
+	snprintf(val, sizeof(val), "%zu", max * MIB);
+	ASSERT_EQ(0, cg_write(self, "memory.max", val))
+		TH_LOG("memory.max: %s", strerror(errno));
+	spawn_toucher(_metadata, self, n, n);
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	/* A child that survives its writes reports and waits on "go". */
+	if (read(self->done[0], val, 1) == 1) {
+		TH_LOG("toucher wrote %zu MiB under memory.max=%zu MiB", n, max);
+		EXPECT_TRUE(false);
+	}
+	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
+	self->child = 0;
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("toucher status %#x, expected SIGKILL", status);
+
+	kills = cg_read_key(self, "memory.events", "oom_kill");
+	EXPECT_LE(1, kills) TH_LOG("memory.events oom_kill %lld", kills);
+	PS_STATS(self->dev, self->r.fd, &s);
+	TH_LOG("region holds %llu pages after the kill",
+	       (unsigned long long)s.pages_private);
+	EXPECT_GE(max * MIB / PS_PAGE, s.pages_private);
+	peak = cg_read(self, "memory.peak");
+	if (peak >= 0) {
+		EXPECT_GE((long long)(max * MIB), peak);
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the pshare selftests inside the test VM and print TAP:
+#
+#   make vm CMD='bash selftests/run.sh'
+#
+# Runs every selftests/pshare_*_test binary (built on the host by
+# `make -C selftests`) and then every executable selftests/kvm/*.sh. Each of
+# them prints its own TAP stream, passed through unchanged. A program that
+# crashes, is killed, times out or exits nonzero without reporting a
+# failure gets a "not ok" line of its own appended to its stream. Exits 1 if
+# anything failed. Needs nothing writable but /tmp.
+
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Seconds one program may run before it counts as hung.
+timeout_s=${PSHARE_SELFTEST_TIMEOUT:-900}
+
+tmp=$(mktemp -d /tmp/pshare-selftests.XXXXXX) || {
+	echo "Bail out! cannot create a temporary directory in /tmp"
+	exit 1
+}
+trap 'rm -rf "$tmp"' EXIT
+
+failed=0
+ran=0
+bad=()
+
+# run_one NAME CMD...: run one TAP-printing program, pass its output through,
+# and add a "not ok" result when it died without saying so.
+run_one() {
+	local name=$1 log="$tmp/out" rc nresults
+	shift
+
+	echo "# selftests: pshare: $name"
+	# Output goes through as it comes; a copy is kept to count results.
+	timeout --kill-after=10 "$timeout_s" "$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	ran=$((ran + 1))
+
+	nresults=$(grep -cE '^(not )?ok [0-9]+' "$log")
+	if [ "$rc" -eq 0 ] || [ "$rc" -eq 4 ]; then
+		# 0 pass, 4 (KSFT_SKIP) all skipped; a "not ok" still fails.
+		if grep -qE '^not ok [0-9]+' "$log"; then
+			failed=$((failed + 1))
+			bad+=("$name")
+		fi
+		return
+	fi
+
+	failed=$((failed + 1))
+	bad+=("$name")
+	if [ "$rc" -eq 124 ]; then
+		echo "not ok $((nresults + 1)) $name # timed out after ${timeout_s}s"
+	elif [ "$rc" -gt 128 ]; then
+		echo "not ok $((nresults + 1)) $name # killed by signal $((rc - 128))"
+	elif ! grep -qE '^not ok [0-9]+' "$log"; then
+		echo "not ok $((nresults + 1)) $name # exited with status $rc"
+	fi
+}
+
+echo "# pshare selftests on $(uname -r) (PSHARE_KERNEL=${PSHARE_KERNEL:-unset})"
+
+# In the test VM the module must be there: its absence is a failure, not a
+# reason to skip everything.
+if [ -n "${PSHARE_KERNEL:-}" ]; then
+	mnt=${PSHARE_MNT:-/run/pshare}
+	if ! grep -qE "^[^ ]+ $mnt pshare " /proc/mounts || [ ! -c /dev/pshare ]; then
+		echo "TAP version 13"
+		echo "1..1"
+		echo "not ok 1 pshare environment # pshare.ko not loaded or not mounted at $mnt (see scripts/vm.sh)"
+		failed=$((failed + 1))
+		bad+=("environment")
+	fi
+fi
+
+shopt -s nullglob
+tests=("$here"/pshare_*_test)
+if [ ${#tests[@]} -eq 0 ]; then
+	echo "TAP version 13"
+	echo "1..1"
+	echo "not ok 1 selftests not built # run 'make -C selftests' on the host first"
+	exit 1
+fi
+
+for t in "${tests[@]}"; do
+	if [ ! -x "$t" ]; then
+		echo "# selftests: pshare: $(basename "$t")"
+		echo "TAP version 13"
+		echo "1..1"
+		echo "not ok 1 $(basename "$t") # not executable"
+		failed=$((failed + 1))
+		bad+=("$(basename "$t")")
+		continue
+	fi
+	run_one "$(basename "$t")" "$t"
+done
+
+for s in "$here"/kvm/*.sh; do
+	[ -x "$s" ] || continue
+	run_one "kvm/$(basename "$s")" "$s"
+done
+
+if [ "$failed" -ne 0 ]; then
+	echo "# pshare selftests: FAILED: ${bad[*]} ($ran programs run)"
+	exit 1
+fi
+echo "# pshare selftests: all $ran programs passed"
+exit 0
