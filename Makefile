@@ -30,8 +30,10 @@ deps:
 check:
 	bash scripts/check.sh
 
+# CMD goes through the environment unexpanded, so any shell text works:
+# make vm CMD='cd /tmp && echo "$HOME"; false'  (VMFLAGS: e.g. --no-module).
 vm:
-	bash scripts/vm.sh --kernel $(KERNEL) -- $(CMD)
+	CMD='$(subst ','\'',$(value CMD))' bash scripts/vm.sh --kernel $(KERNEL) $(VMFLAGS)
 
 demo:
 	bash scripts/demo.sh

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build pshare.ko out of tree for one of the test kernels:
+#
+#   bash scripts/build.sh stock     against the installed Debian kernel headers
+#   bash scripts/build.sh debug     against the debug kernel (built if needed)
+#
+# Kbuild, module/ and uapi/ are copied to build/<flavor>/src/ (rsync keeps the
+# timestamps, so rebuilds are incremental) and built there, which keeps the
+# source directories free of objects. The result is build/<flavor>/pshare.ko.
+# Compiler warnings count as errors.
+
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+flavor=${1:-}
+case $flavor in
+stock | debug) ;;
+*) die "usage: $0 stock|debug" ;;
+esac
+
+if [ "$flavor" = debug ]; then
+	kdir=$(bash "$PSHARE_TOP/scripts/debug-kernel.sh" | tail -n1)
+else
+	kdir=$(stock_kdir) || die "no stock kernel headers found: run 'make deps'"
+fi
+[ -f "$kdir/Makefile" ] || die "$kdir is not a kernel build directory"
+
+[ -f "$PSHARE_TOP/Kbuild" ] || die "$PSHARE_TOP/Kbuild missing"
+ls "$PSHARE_TOP"/module/*.c >/dev/null 2>&1 || die "no module/*.c yet: nothing to build"
+
+out=$PSHARE_TOP/build/$flavor
+src=$out/src
+mkdir -p "$src"
+# One build per flavor at a time (several people share a work tree).
+exec 9>"$out/.lock"
+flock 9
+# Excluded names are also kept from deletion, so build products stay and
+# rebuilds are incremental; sources deleted from the tree disappear here too.
+rsync -a --delete \
+	--exclude '*.o' --exclude '*.ko' --exclude '*.mod' --exclude '*.mod.c' \
+	--exclude '.*.cmd' --exclude '*.order' --exclude '*.a' --exclude Module.symvers \
+	"$PSHARE_TOP/Kbuild" "$PSHARE_TOP/module" "$PSHARE_TOP/uapi" "$src/"
+
+log=$out/build.log
+# A stale module must never be picked up after a failed build.
+rm -f "$out/pshare.ko"
+# -Werror keeps a warned-about object from being built, so the warning shows
+# again on the next (incremental) build instead of vanishing.
+if ! make -C "$kdir" M="$src" KCFLAGS=-Werror modules >"$log" 2>&1; then
+	cat "$log" >&2
+	die "building pshare.ko for the $flavor kernel failed"
+fi
+if grep -E -i '(warning|error):' "$log" >/dev/null; then
+	cat "$log" >&2
+	die "building pshare.ko for the $flavor kernel produced warnings (they count as errors)"
+fi
+cp "$src/pshare.ko" "$out/pshare.ko"
+echo "$out/pshare.ko"

@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the debug kernel (KASAN, lockdep, kmemleak, ...) used by
+# `make vm KERNEL=debug` and `make check`.
+#
+#   bash scripts/debug-kernel.sh              build if needed, print the O= dir
+#   bash scripts/debug-kernel.sh --print-dir  only print the O= dir
+#
+# The kernel is linux-source-6.1 configured as tinyconfig plus
+# scripts/debug-kernel.config, built out of tree into
+# /var/cache/pshare/debug-kernel-<hash of fragment and source version>/, which
+# is a complete KDIR for out-of-tree module builds. A finished build is reused;
+# a changed fragment or kernel source gives a new directory.
+#
+# Environment: PSHARE_JOBS (default 2) make -j value.
+
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+frag=$PSHARE_TOP/scripts/debug-kernel.config
+jobs=${PSHARE_JOBS:-2}
+
+if [ ! -f "$PSHARE_KSRC/Makefile" ]; then
+	[ -f "$PSHARE_KSRC_TAR" ] ||
+		die "$PSHARE_KSRC_TAR missing: run 'make deps' (installs linux-source-6.1)"
+	note "extracting $PSHARE_KSRC_TAR into $PSHARE_CACHE"
+	mkdir -p "$PSHARE_CACHE"
+	tar -C "$PSHARE_CACHE" -xf "$PSHARE_KSRC_TAR"
+fi
+
+out=$(debug_kdir) || die "cannot locate the kernel source in $PSHARE_KSRC"
+if [ "${1:-}" = "--print-dir" ]; then
+	echo "$out"
+	exit 0
+fi
+
+stamp=$out/.pshare-build-complete
+if [ -f "$stamp" ] && [ -f "$out/arch/x86/boot/bzImage" ]; then
+	echo "$out"
+	exit 0
+fi
+
+mkdir -p "$out"
+# One builder at a time; a second caller waits and then reuses the result.
+exec 9>"$out.lock"
+if ! flock -n 9; then
+	note "another debug kernel build is running; waiting for it"
+	flock 9
+fi
+if [ -f "$stamp" ] && [ -f "$out/arch/x86/boot/bzImage" ]; then
+	echo "$out"
+	exit 0
+fi
+
+log=$out/build.log
+note "building debug kernel in $out (log: $log); this takes several minutes"
+start=$(date +%s)
+
+kmake() {
+	make -C "$PSHARE_KSRC" O="$out" ARCH=x86_64 "$@"
+}
+
+{
+	kmake tinyconfig
+	"$PSHARE_KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
+		"$out/.config" "$frag"
+	kmake olddefconfig
+} >"$log" 2>&1 || { tail -n 40 "$log" >&2; die "configuring the debug kernel failed (see $log)"; }
+
+# tinyconfig + olddefconfig silently drops options whose dependencies are
+# off; insist on getting exactly what the fragment asks for.
+bad=0
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=*)
+		opt=${line%%=*}
+		if ! grep -qxF -- "$line" "$out/.config"; then
+			got=$(grep -E "^(# )?$opt[= ]" "$out/.config" || echo "(absent)")
+			echo "  wanted: $line   got: $got" >&2
+			bad=1
+		fi
+		;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }
+		opt=${opt%% *}
+		if grep -q "^$opt=" "$out/.config"; then
+			echo "  wanted: $line   got: $(grep "^$opt=" "$out/.config")" >&2
+			bad=1
+		fi
+		;;
+	esac
+done <"$frag"
+[ "$bad" = 0 ] || die "the options above did not survive olddefconfig; add their dependencies to $frag"
+
+if ! kmake -j"$jobs" all >>"$log" 2>&1; then
+	grep -E 'error|Error' "$log" | tail -n 20 >&2 || true
+	tail -n 20 "$log" >&2
+	die "debug kernel build failed (see $log)"
+fi
+[ -f "$out/Module.symvers" ] || die "build finished without $out/Module.symvers"
+touch "$stamp"
+note "debug kernel built in $(($(date +%s) - start)) s: $out/arch/x86/boot/bzImage"
+echo "$out"

@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Second stage of the test VM's init, run as PID 1 by the initramfs after it
+# has mounted the host's root (read-only 9p) and the writable build/vm-out
+# share, and switched into it. Not for running by hand: see scripts/vm.sh.
+#
+# Kernel command line parameters (passed to init as environment):
+#   pshare_top=DIR      work tree          pshare_flavor=stock|debug
+#   pshare_run=NAME     run directory under build/vm-out/ (holds "cmd")
+#   pshare_nomod=1      do not load pshare.ko
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LANG=C.UTF-8
+top=${pshare_top:?}
+flavor=${pshare_flavor:?}
+rundir=$top/build/vm-out/${pshare_run:?}
+bb=/bin/busybox
+
+# Print the exit marker, flush, and end the VM (QEMU runs with -no-reboot).
+finish() {
+	local rc=$1
+	dmesg >"$rundir/dmesg" 2>/dev/null
+	echo "$rc" >"$rundir/status"
+	sync
+	echo "PSHARE-VM-EXIT=$rc run=$pshare_run"
+	$bb reboot -f
+	sleep 60
+}
+
+fail() {
+	echo "PSHARE-VM: $*" >&2
+	finish 125
+}
+
+mount -t proc proc /proc || fail "mount /proc failed"
+mount -t sysfs sysfs /sys || fail "mount /sys failed"
+mount -t devtmpfs devtmpfs /dev || fail "mount /dev failed"
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug || fail "mount debugfs failed"
+mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2 failed"
+for d in /tmp /var/tmp; do
+	mount -t tmpfs -o mode=1777 tmpfs "$d" || fail "mount tmpfs on $d failed"
+done
+mount -t tmpfs -o mode=755 tmpfs /run || fail "mount tmpfs on /run failed"
+mount -t tmpfs -o mode=700 tmpfs /root || fail "mount tmpfs on /root failed"
+exec </dev/null >/dev/console 2>&1
+
+echo "PSHARE-VM: $(uname -r) ($flavor), $(nproc) cpus, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+
+if [ "$flavor" = stock ]; then
+	modprobe loop || echo "PSHARE-VM: warning: modprobe loop failed"
+	modprobe ext4 || echo "PSHARE-VM: warning: modprobe ext4 failed"
+	# KVM is optional: tests that need /dev/kvm skip without it.
+	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null ||
+		echo "PSHARE-VM: KVM modules did not load; tests needing /dev/kvm will skip"
+fi
+[ -c /dev/kvm ] && echo "PSHARE-VM: /dev/kvm present" || echo "PSHARE-VM: no /dev/kvm"
+
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -w $kmemleak ]; then
+	# Forget whatever boot itself left behind; only leaks from here on count.
+	echo scan >$kmemleak
+	echo clear >$kmemleak
+fi
+
+if [ "${pshare_nomod:-0}" != 1 ]; then
+	ko=$top/build/$flavor/pshare.ko
+	[ -f "$ko" ] || fail "$ko missing (scripts/build.sh $flavor)"
+	insmod "$ko" || fail "insmod $ko failed"
+	mkdir -p /run/pshare
+	mount -t pshare pshare /run/pshare || fail "mount -t pshare pshare /run/pshare failed"
+	echo "PSHARE-VM: pshare.ko loaded, mounted on /run/pshare"
+fi
+
+cd "$top" || fail "cannot cd to $top"
+export PSHARE_KERNEL=$flavor PSHARE_TOP=$top
+echo "PSHARE-VM: running command"
+bash "$rundir/cmd"
+rc=$?
+echo "PSHARE-VM: command exited with status $rc"
+
+if [ -w $kmemleak ]; then
+	echo "PSHARE-VM: kmemleak scan"
+	echo scan >$kmemleak
+	sleep 6
+	echo scan >$kmemleak
+	sed 's/^/kmemleak-report: /' $kmemleak
+fi
+
+finish $rc

@@ -1,0 +1,230 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run one command in a fresh QEMU (TCG) test VM and exit with its status.
+#
+#   bash scripts/vm.sh --kernel stock|debug [--mem MiB] [--timeout SEC]
+#                      [--no-module] [--log FILE] [--result FILE] [-- CMD...]
+#
+# Without CMD arguments the command is taken from the environment variable
+# CMD (any shell text; `make vm CMD='a; b'` uses this). The VM sees the host's
+# root read-only over 9p, tmpfs on /tmp /run /var/tmp /root, the work tree at
+# the same path, and <worktree>/build/vm-out writable. pshare.ko
+# (build/<kernel>/pshare.ko, built first) is loaded and mounted on /run/pshare
+# unless --no-module. The command runs as root in the work tree with
+# PSHARE_KERNEL and PSHARE_TOP set.
+#
+# The console is shown live and saved (build/vm-logs/, latest at
+# build/vm-<kernel>.log). Exit status: the command's, or non-zero with a
+# message when the VM crashed, timed out (124), failed to set up (125), or the
+# kernel printed a report (BUG, WARNING, KASAN, lockdep, kmemleak, ...): see
+# scripts/console-check.sh.
+#
+# --result FILE writes "key=value" lines for scripts/check.sh:
+#   exit=<command status or none>  timeout=0|1  console_clean=0|1  log=<file>
+#
+# Environment: PSHARE_VM_APPEND (extra kernel command line),
+# PSHARE_VM_QEMU_ARGS (extra QEMU arguments, word-split).
+
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+kernel=stock
+mem=6144
+timeout=
+module=1
+log=
+result=
+usage() {
+	sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=${2:?}; shift 2 ;;
+	--mem) mem=${2:?}; shift 2 ;;
+	--timeout) timeout=${2:?}; shift 2 ;;
+	--no-module) module=0; shift ;;
+	--log) log=${2:?}; shift 2 ;;
+	--result) result=${2:?}; shift 2 ;;
+	--) shift; break ;;
+	-h | --help) usage ;;
+	*) echo "vm.sh: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+case $kernel in stock | debug) ;; *) die "--kernel must be stock or debug" ;; esac
+if [ $# -gt 0 ]; then
+	cmd=$(printf '%q ' "$@")
+else
+	cmd=${CMD:-}
+fi
+[ -n "${cmd// /}" ] || die "no command: use 'make vm CMD=...' or 'scripts/vm.sh --kernel $kernel -- CMD...'"
+if [ -z "$timeout" ]; then
+	# The debug kernel (KASAN, lockdep) under TCG is several times slower.
+	[ "$kernel" = debug ] && timeout=3600 || timeout=1200
+fi
+
+for tool in qemu-system-x86_64 busybox cpio gzip modprobe timeout flock; do
+	command -v $tool >/dev/null || die "$tool not found: run 'make deps'"
+done
+[ -x /bin/busybox ] || die "/bin/busybox not found: run 'make deps' (busybox-static)"
+
+build=$PSHARE_TOP/build
+mkdir -p "$build/vm-out" "$build/vm-logs"
+
+# --- kernel and module ---------------------------------------------------------
+if [ "$kernel" = stock ]; then
+	kver=$(stock_kver) || die "no stock kernel with headers and modules: run 'make deps'"
+	bzimage=/boot/vmlinuz-$kver
+	[ -r "$bzimage" ] || die "$bzimage not readable (run as root)"
+else
+	kdir=$(bash "$PSHARE_TOP/scripts/debug-kernel.sh" | tail -n1) || die "debug kernel build failed"
+	bzimage=$kdir/arch/x86/boot/bzImage
+	kver=debug
+fi
+if [ "$module" = 1 ]; then
+	bash "$PSHARE_TOP/scripts/build.sh" "$kernel" >/dev/null ||
+		die "pshare.ko did not build for the $kernel kernel (or use --no-module)"
+fi
+
+# --- initramfs -------------------------------------------------------------------
+# Stage one: busybox, for the stock kernel the modules needed to mount 9p, and
+# an /init that mounts the host root and hands over to scripts/vm-init.sh.
+stage1_init() {
+	cat <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+fail() {
+	echo "PSHARE-VM: initramfs: $*"
+	echo "PSHARE-VM-EXIT=125 run=$pshare_run"
+	reboot -f
+	sleep 60
+}
+if [ -f /modules.list ]; then
+	while read -r m; do
+		insmod "/lib/pshare-modules/$m" || fail "insmod $m failed"
+	done </modules.list
+fi
+o=trans=virtio,version=9p2000.L,msize=512000
+mount -t 9p -o $o,ro hostroot /newroot || fail "mounting the host root over 9p failed"
+mount -t 9p -o $o vmout "/newroot$pshare_top/build/vm-out" ||
+	fail "mounting build/vm-out over 9p failed"
+umount /proc
+exec switch_root /newroot /bin/bash "$pshare_top/scripts/vm-init.sh"
+INIT
+}
+
+# Module files for the stock kernel, in load order, one path per line.
+stock_modules() {
+	local m
+	for m in virtio_pci 9pnet_virtio 9p; do
+		modprobe -S "$kver" --show-depends "$m" ||
+			die "modprobe cannot resolve $m for $kver"
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
+}
+
+mods=
+[ "$kernel" = stock ] && mods=$(stock_modules)
+key=$({
+	stage1_init
+	echo "$kver $mods"
+	stat -c '%Y %s' /bin/busybox
+} | sha256sum | cut -c1-16)
+# The name carries the inputs' hash, so concurrent runs never see a
+# half-written or mismatched image.
+initrd=$build/initramfs-$kernel-$key.cpio.gz
+if [ ! -f "$initrd" ]; then
+	stage=$(mktemp -d "$build/initramfs.XXXXXX")
+	trap 'rm -rf "$stage"' EXIT
+	mkdir -p "$stage"/{bin,dev,proc,sys,newroot,lib/pshare-modules}
+	cp /bin/busybox "$stage/bin/busybox"
+	stage1_init >"$stage/init"
+	chmod 755 "$stage/init"
+	mknod "$stage/dev/console" c 5 1 2>/dev/null ||
+		note "cannot create /dev/console in the initramfs (not root?); early output may be lost"
+	if [ -n "$mods" ]; then
+		while read -r path; do
+			name=$(basename "$path")
+			case $name in
+			*.ko) cp "$path" "$stage/lib/pshare-modules/$name" ;;
+			*.ko.xz) name=${name%.xz}; xz -dc "$path" >"$stage/lib/pshare-modules/$name" ;;
+			*.ko.zst) name=${name%.zst}; zstd -qdc "$path" >"$stage/lib/pshare-modules/$name" ;;
+			*.ko.gz) name=${name%.gz}; gzip -dc "$path" >"$stage/lib/pshare-modules/$name" ;;
+			*) die "unexpected module file $path" ;;
+			esac
+			echo "$name" >>"$stage/modules.list"
+		done <<<"$mods"
+	fi
+	(cd "$stage" && find . | cpio -o -H newc --quiet) | gzip -1 >"$stage.cpio.gz"
+	mv "$stage.cpio.gz" "$initrd"
+	rm -rf "$stage"
+	trap - EXIT
+fi
+
+# --- run -------------------------------------------------------------------------
+run=run-$(date +%Y%m%d-%H%M%S)-$$
+rundir=$build/vm-out/$run
+mkdir -p "$rundir"
+printf '%s\n' "$cmd" >"$rundir/cmd"
+[ -n "$log" ] || log=$build/vm-logs/$kernel-$run.log
+mkdir -p "$(dirname "$log")"
+ln -sfn "$log" "$build/vm-$kernel.log"
+
+append="console=ttyS0 panic_on_warn=1 panic=-1 oops=panic printk.time=1 loglevel=5"
+[ "$kernel" = debug ] && append+=" kmemleak=on"
+append+=" pshare_top=$PSHARE_TOP pshare_flavor=$kernel pshare_run=$run pshare_nomod=$((1 - module))"
+append+=" ${PSHARE_VM_APPEND:-}"
+
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem"
+	-nographic -no-reboot
+	-kernel "$bzimage" -initrd "$initrd" -append "$append"
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=$build/vm-out,mount_tag=vmout,security_model=none,multidevs=remap"
+	${PSHARE_VM_QEMU_ARGS:-})
+
+note "booting the $kernel kernel ($kver), timeout ${timeout}s, console log $log"
+start=$(date +%s)
+set +e
+timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+qrc=${PIPESTATUS[0]}
+set -e
+secs=$(($(date +%s) - start))
+
+timed_out=0
+[ "$qrc" = 124 ] || [ "$qrc" = 137 ] && timed_out=1
+marker=$(tr -d '\r' <"$log" | grep -a -o "PSHARE-VM-EXIT=[0-9]* run=$run\$" | tail -n1 || true)
+status=none
+if [ -n "$marker" ]; then
+	status=${marker#PSHARE-VM-EXIT=}
+	status=${status%% *}
+fi
+clean=1
+checklogs=("$log")
+[ -f "$rundir/dmesg" ] && checklogs+=("$rundir/dmesg")
+reports=$(bash "$PSHARE_TOP/scripts/console-check.sh" "${checklogs[@]}") || clean=0
+
+if [ -n "$result" ]; then
+	printf 'exit=%s\ntimeout=%s\nconsole_clean=%s\nlog=%s\nseconds=%s\n' \
+		"$status" "$timed_out" "$clean" "$log" "$secs" >"$result"
+fi
+
+rc=0
+if [ "$clean" = 0 ]; then
+	echo "$reports" >&2
+	note "FAIL: the $kernel kernel reported a problem (see above; console log $log)"
+	rc=1
+fi
+if [ "$timed_out" = 1 ]; then
+	note "FAIL: timed out after ${timeout}s (console log $log)"
+	exit 124
+elif [ "$status" = none ]; then
+	note "FAIL: the VM ended without the exit marker: kernel crash or early init failure (console log $log, qemu status $qrc)"
+	exit 1
+elif [ "$status" = 125 ]; then
+	note "FAIL: VM setup failed (see PSHARE-VM lines above; console log $log)"
+	exit 125
+fi
+note "command exited with status $status after ${secs}s"
+[ "$status" != 0 ] && exit "$status"
+exit $rc
