@@ -3,8 +3,14 @@
  * debugfs.c - /sys/kernel/debug/pshare: internals for developers and
  * for psharectl.
  *
- * regions: one line per region,
- *   ino size_bytes pages_private pages_zero pages_shared cow_breaks domain name
+ * regions:	one line per region,
+ *		ino size pages_private pages_zero pages_shared cow_breaks
+ *		domain name
+ * table:	the sharing hash table: size, load, metadata bytes and the
+ *		probe-distance histogram (how far lookups walk)
+ * hash_bits:	bits of the content hash kept (64); fewer force collisions,
+ *		for tests. Writing it drops all hints.
+ *
  * The layout is for tools; it is not a stable ABI.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -14,6 +20,7 @@
 #include <linux/seq_file.h>
 
 #include "pshare.h"
+#include "scan.h"
 
 static struct dentry *pshare_debugfs_root;
 
@@ -27,12 +34,13 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 		struct inode *inode = &r->vfs_inode;
 		struct dentry *alias = d_find_any_alias(inode);
 
-		seq_printf(m, "%lu %lld %ld %ld %ld %ld %d ",
+		seq_printf(m, "%lu %lld %ld %ld %ld %ld %u ",
 			   inode->i_ino, i_size_read(inode),
 			   atomic_long_read(&r->pages_private),
 			   atomic_long_read(&r->pages_zero),
 			   atomic_long_read(&r->pages_shared),
-			   atomic_long_read(&r->cow_breaks), 0);
+			   atomic_long_read(&r->cow_breaks),
+			   READ_ONCE(r->domain));
 		if (alias && !d_unlinked(alias))
 			seq_printf(m, "%pd\n", alias);
 		else
@@ -44,12 +52,74 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(pshare_regions);
 
+static int pshare_table_show(struct seq_file *m, void *v)
+{
+	struct pshare_table *t = &pshare_table;
+	unsigned long hist[PSHARE_TABLE_HIST];
+	unsigned long nslots, frames, hints, rebuilds;
+	long scanned = 0;
+	struct pshare_region *r;
+	int i;
+
+	mutex_lock(&t->lock);
+	nslots = t->nslots;
+	frames = t->nr_frames;
+	hints = t->nr_hints;
+	rebuilds = t->rebuilds;
+	pshare_table_histogram(t, hist);
+	mutex_unlock(&t->lock);
+
+	/* The memory the table indexes: every frame a region holds. */
+	mutex_lock(&pshare_regions_lock);
+	list_for_each_entry(r, &pshare_regions, node)
+		scanned += atomic_long_read(&r->pages_private);
+	mutex_unlock(&pshare_regions_lock);
+	scanned += frames;
+
+	seq_printf(m, "slots %lu\n", nslots);
+	seq_printf(m, "slot_bytes %zu\n", sizeof(struct pshare_slot));
+	seq_printf(m, "metadata_bytes %lu\n", nslots * sizeof(struct pshare_slot));
+	seq_printf(m, "frames %lu\n", frames);
+	seq_printf(m, "hints %lu\n", hints);
+	seq_printf(m, "load_permille %lu\n",
+		   nslots ? (frames + hints) * 1000 / nslots : 0);
+	seq_printf(m, "indexed_pages %ld\n", scanned);
+	seq_printf(m, "metadata_ppm_of_indexed %lu\n", scanned ?
+		   nslots * sizeof(struct pshare_slot) * 1000000 /
+		   (scanned * PAGE_SIZE) : 0);
+	seq_printf(m, "rebuilds %lu\n", rebuilds);
+	seq_printf(m, "hash_bits %u\n", READ_ONCE(pshare_hash_bits));
+	seq_puts(m, "probe_distance_histogram");
+	for (i = 0; i < PSHARE_TABLE_HIST; i++)
+		seq_printf(m, " %lu", hist[i]);
+	seq_putc(m, '\n');
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pshare_table);
+
+static int pshare_hash_bits_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(pshare_hash_bits);
+	return 0;
+}
+
+static int pshare_hash_bits_set(void *data, u64 val)
+{
+	return pshare_scan_set_hash_bits(val > 64 ? 0 : val);
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pshare_hash_bits_fops, pshare_hash_bits_get,
+			 pshare_hash_bits_set, "%llu\n");
+
 void pshare_debugfs_init(void)
 {
 	/* debugfs is optional: failures only make these files missing. */
 	pshare_debugfs_root = debugfs_create_dir("pshare", NULL);
 	debugfs_create_file("regions", 0400, pshare_debugfs_root, NULL,
 			    &pshare_regions_fops);
+	debugfs_create_file("table", 0400, pshare_debugfs_root, NULL,
+			    &pshare_table_fops);
+	debugfs_create_file_unsafe("hash_bits", 0600, pshare_debugfs_root, NULL,
+				   &pshare_hash_bits_fops);
 }
 
 void pshare_debugfs_exit(void)

@@ -24,18 +24,24 @@
 #include <linux/pshare.h>
 
 #include "pshare.h"
+#include "hash.h"
 
 /**
  * struct pshare_mount_opts - mount options of one pshare filesystem
  * @uid:	owner of the root directory
  * @gid:	group of the root directory
  * @mode:	permission bits of the root directory
+ * @domain:	sharing domain of new regions: one per mount
  */
 struct pshare_mount_opts {
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
+	u32 domain;
 };
+
+/* The last sharing domain given to a mount. */
+static atomic_t pshare_last_domain = ATOMIC_INIT(0);
 
 #define PSHARE_DEFAULT_MODE	0755
 
@@ -72,7 +78,17 @@ static struct inode *pshare_get_inode(struct super_block *sb,
 	inode->i_atime = inode->i_mtime = inode->i_ctime = current_time(inode);
 
 	switch (mode & S_IFMT) {
-	case S_IFREG:
+	case S_IFREG: {
+		struct pshare_region *r = pshare_region(inode);
+		struct pshare_mount_opts *opts = sb->s_fs_info;
+
+		if (xa_alloc(&pshare_region_ids, &r->id, r,
+			     XA_LIMIT(1, PSHARE_REGION_ID_MAX), GFP_KERNEL)) {
+			r->id = 0;
+			iput(inode);
+			return NULL;
+		}
+		r->domain = opts->domain;
 		inode->i_op = &pshare_file_inode_ops;
 		inode->i_fop = &pshare_file_ops;
 		mutex_lock(&pshare_regions_lock);
@@ -80,6 +96,7 @@ static struct inode *pshare_get_inode(struct super_block *sb,
 		mutex_unlock(&pshare_regions_lock);
 		atomic_long_inc(&pshare_stats.regions);
 		break;
+	}
 	case S_IFDIR:
 		inode->i_op = &pshare_dir_inode_ops;
 		inode->i_fop = &simple_dir_operations;
@@ -110,7 +127,8 @@ static void pshare_evict_inode(struct inode *inode)
 {
 	struct pshare_region *r = pshare_region(inode);
 
-	if (S_ISREG(inode->i_mode)) {
+	if (S_ISREG(inode->i_mode) && r->id) {
+		xa_erase(&pshare_region_ids, r->id);
 		mutex_lock(&pshare_regions_lock);
 		list_del_init(&r->node);
 		mutex_unlock(&pshare_regions_lock);
@@ -425,6 +443,7 @@ static int pshare_init_fs_context(struct fs_context *fc)
 	opts->uid = current_fsuid();
 	opts->gid = current_fsgid();
 	opts->mode = PSHARE_DEFAULT_MODE;
+	opts->domain = atomic_inc_return(&pshare_last_domain);
 	fc->fs_private = opts;
 	fc->ops = &pshare_context_ops;
 	return 0;

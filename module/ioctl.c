@@ -65,8 +65,33 @@ static long pshare_ioctl_api(void __user *uarg)
 		return -EINVAL;
 
 	api.version = PSHARE_API_VERSION;
-	api.features = PSHARE_FEATURE_REGION_STATS | PSHARE_FEATURE_ZERO_FRAME;
+	api.features = PSHARE_FEATURE_REGION_STATS | PSHARE_FEATURE_ZERO_FRAME |
+		       PSHARE_FEATURE_SHARING | PSHARE_FEATURE_DOMAINS;
 	return pshare_copy_result(uarg, &api, sizeof(api), api.argsz);
+}
+
+/*
+ * pshare_region_fdget - the region an fd names
+ * @mode: FMODE_READ to read its state, FMODE_WRITE to change its policy
+ *
+ * The fd is the capability: whoever could open the file that way may act.
+ */
+static int pshare_region_fdget(int fd, fmode_t mode, struct fd *f,
+			       struct pshare_region **r)
+{
+	*f = fdget(fd);
+	if (!f->file)
+		return -EBADF;
+	if (!pshare_is_region_file(f->file)) {
+		fdput(*f);
+		return -ENODEV;
+	}
+	if ((f->file->f_mode & mode) != mode) {
+		fdput(*f);
+		return -EACCES;
+	}
+	*r = pshare_region(file_inode(f->file));
+	return 0;
 }
 
 static long pshare_ioctl_region_stats(void __user *uarg)
@@ -85,26 +110,39 @@ static long pshare_ioctl_region_stats(void __user *uarg)
 						   sizeof(st.reserved)))
 		return -EINVAL;
 
-	f = fdget(st.fd);
-	if (!f.file)
-		return -EBADF;
-	if (!pshare_is_region_file(f.file)) {
-		err = -ENODEV;
-		goto out;
-	}
-	if (!(f.file->f_mode & FMODE_READ)) {
-		err = -EACCES;
-		goto out;
-	}
-
-	r = pshare_region(file_inode(f.file));
+	err = pshare_region_fdget(st.fd, FMODE_READ, &f, &r);
+	if (err)
+		return err;
 	st.size = i_size_read(&r->vfs_inode);
 	st.pages_private = atomic_long_read(&r->pages_private);
 	st.pages_zero = atomic_long_read(&r->pages_zero);
 	st.pages_shared = atomic_long_read(&r->pages_shared);
 	st.cow_breaks = atomic_long_read(&r->cow_breaks);
+	st.domain = READ_ONCE(r->domain);
 	err = pshare_copy_result(uarg, &st, sizeof(st), st.argsz);
-out:
+	fdput(f);
+	return err;
+}
+
+static long pshare_ioctl_region_set_domain(void __user *uarg)
+{
+	struct pshare_region_domain arg;
+	struct pshare_region *r;
+	struct fd f;
+	int err;
+
+	err = pshare_copy_args(&arg, sizeof(arg),
+			       offsetofend(struct pshare_region_domain, domain),
+			       uarg);
+	if (err)
+		return err;
+	if (arg.flags)
+		return -EINVAL;
+
+	err = pshare_region_fdget(arg.fd, FMODE_WRITE, &f, &r);
+	if (err)
+		return err;
+	err = pshare_region_set_domain(r, arg.domain);
 	fdput(f);
 	return err;
 }
@@ -119,6 +157,8 @@ static long pshare_dev_ioctl(struct file *file, unsigned int cmd,
 		return pshare_ioctl_api(uarg);
 	case PSHARE_IOC_REGION_STATS:
 		return pshare_ioctl_region_stats(uarg);
+	case PSHARE_IOC_REGION_SET_DOMAIN:
+		return pshare_ioctl_region_set_domain(uarg);
 	default:
 		return -ENOTTY;
 	}

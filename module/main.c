@@ -23,9 +23,12 @@ static int __init pshare_init(void)
 	err = pshare_pmap_init();
 	if (err)
 		return err;
-	err = pshare_sysfs_init();
+	err = pshare_scan_init();
 	if (err)
 		goto out_pmap;
+	err = pshare_sysfs_init();
+	if (err)
+		goto out_scan;
 	pshare_debugfs_init();
 	err = pshare_dev_init();
 	if (err)
@@ -40,6 +43,8 @@ out_dev:
 out_debugfs:
 	pshare_debugfs_exit();
 	pshare_sysfs_exit();
+out_scan:
+	pshare_scan_exit();
 out_pmap:
 	pshare_pmap_exit();
 	return err;
@@ -51,6 +56,7 @@ static void __exit pshare_exit(void)
 	pshare_dev_exit();
 	pshare_debugfs_exit();
 	pshare_sysfs_exit();
+	pshare_scan_exit();
 	pshare_pmap_exit();
 }
 

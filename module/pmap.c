@@ -67,28 +67,16 @@
 
 #include "pshare.h"
 
-/* The frame every zero-mapped PPN of every region maps, read-only. */
-static struct page *pshare_zero_page;
+struct page *pshare_zero_page;
 
 /* ----------------------------------------------------------------------
  * Frames
  * ---------------------------------------------------------------------- */
 
-static inline bool pshare_is_zero(struct page *page)
-{
-	return page == pshare_zero_page;
-}
-
 /* The pmap entry that points at @page. */
 static inline void *pshare_entry_of(struct page *page)
 {
 	return pshare_is_zero(page) ? PSHARE_ZERO_ENTRY : page;
-}
-
-/* Number of PPNs whose entry is @page; stable under the page lock. */
-static inline unsigned long pshare_frame_users(struct page *page)
-{
-	return page_private(page);
 }
 
 /*
@@ -132,6 +120,12 @@ static void pshare_account_zero(struct pshare_region *r, long nr)
 	atomic_long_add(nr, &pshare_stats.pages_zero);
 }
 
+static void pshare_account_shared(struct pshare_region *r, long nr)
+{
+	atomic_long_add(nr, &r->pages_shared);
+	atomic_long_add(nr, &pshare_stats.sharing_refs);
+}
+
 /*
  * pshare_frame_unuse - account that one PPN of @r no longer uses @page
  *
@@ -147,11 +141,15 @@ static void pshare_frame_unuse(struct pshare_region *r, struct page *page)
 		return;
 	}
 	VM_BUG_ON_PAGE(!PageLocked(page) || !users, page);
-	if (users == 1)
+	if (pshare_frame_shared(page)) {
+		pshare_account_shared(r, -1);
+		/* The last user is leaving: the frame is about to be freed. */
+		if (users == 1)
+			pshare_share_forget(page);
+	} else {
 		pshare_account_private(r, -1);
-	else
-		atomic_long_dec(&r->pages_shared);
-	set_page_private(page, users - 1);
+	}
+	set_page_private(page, page_private(page) - 1);
 }
 
 /* Drop the reference the pmap held for one PPN using @page. */
@@ -202,7 +200,7 @@ static struct page *pshare_entry_get(struct pshare_region *r, pgoff_t ppn)
  * Returns NULL for a hole. A zero entry returns the zero frame. Under the
  * page lock the entry is known to still point at the returned frame.
  */
-static struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
+struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
 {
 	struct page *page;
 	void *entry;
@@ -274,6 +272,7 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 	pshare_frame_unuse(r, old);
 	pshare_account_private(r, 1);
 	atomic_long_inc(&r->cow_breaks);
+	atomic_long_inc(&pshare_stats.cow_breaks);
 
 	/* PTEs of other mappings may still map the old frame read-only. */
 	unmap_mapping_pages(mapping, ppn, 1, false);
@@ -281,6 +280,31 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 	pshare_frame_put_entry(old);
 	put_page(old);
 	return new;
+}
+
+/**
+ * pshare_make_private - make @page, the locked frame of @ppn, writable
+ *
+ * A private frame is returned as it is. The last user of a shared frame
+ * takes it back from the hash table without a copy. The zero frame and
+ * shared frames with other users are copied: then the copy is returned
+ * locked and referenced, and @page is unlocked and the caller's reference
+ * to it dropped, as on error.
+ */
+struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
+				 struct page *page)
+{
+	if (pshare_is_zero(page))
+		return pshare_cow_break(r, ppn, page);
+	if (!pshare_frame_shared(page))
+		return page;
+	if (pshare_frame_users(page) == 1) {
+		pshare_share_forget(page);
+		pshare_account_shared(r, -1);
+		pshare_account_private(r, 1);
+		return page;
+	}
+	return pshare_cow_break(r, ppn, page);
 }
 
 /*
@@ -336,9 +360,9 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 			return ERR_PTR(xa_err(old));
 	}
 
-	if (!write || (!pshare_is_zero(page) && pshare_frame_users(page) == 1))
+	if (!write)
 		return page;
-	return pshare_cow_break(r, ppn, page);
+	return pshare_make_private(r, ppn, page);
 }
 
 /* Does any mapping of @mapping reach page @first or beyond? */
@@ -411,15 +435,85 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 		put_page(page);
 		return 0;
 	}
-	if (pshare_frame_users(page) > 1) {
-		page = pshare_cow_break(r, ppn, page);
-		if (IS_ERR(page))
-			return PTR_ERR(page);
-	}
+	page = pshare_make_private(r, ppn, page);
+	if (IS_ERR(page))
+		return PTR_ERR(page);
 	zero_user(page, offset_in_page(pos), len);
 	unlock_page(page);
 	put_page(page);
 	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Merging, for the scanner
+ * ---------------------------------------------------------------------- */
+
+/**
+ * pshare_pmap_isolate - stop all access to @page through @ppn
+ *
+ * @page is the locked private frame of @ppn, referenced by the caller.
+ * Its PTEs are zapped, so writers fault and wait on the page lock and the
+ * content holds still. Returns -EBUSY when anybody else holds the page:
+ * GUP (O_DIRECT, vhost, a pinned DMA buffer) may write it behind pshare's
+ * back, so such a page must not be merged.
+ */
+int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
+			struct page *page)
+{
+	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
+	/* The pmap's reference and the caller's. */
+	if (page_count(page) != 2 || page_maybe_dma_pinned(page) ||
+	    page_mapped(page)) {
+		atomic_long_inc(&pshare_stats.merge_busy);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/**
+ * pshare_pmap_repoint - point @ppn, now using @old, at @new
+ * @old: the PPN's private frame, locked and isolated
+ * @new: a shared frame, locked, or the zero frame (need not be locked:
+ *	 it never changes)
+ *
+ * The caller checked that the contents are equal. @old loses the pmap's
+ * reference; the caller still holds its own.
+ */
+void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
+			 struct page *old, struct page *new)
+{
+	void *prev;
+
+	/* Replacing a present entry allocates nothing and cannot fail. */
+	prev = xa_store(&r->pmap, ppn, pshare_entry_of(new), GFP_NOWAIT);
+	WARN_ON_ONCE(prev != old);
+	pshare_frame_unuse(r, old);
+	put_page(old);
+	if (pshare_is_zero(new)) {
+		pshare_account_zero(r, 1);
+		return;
+	}
+	get_page(new);
+	set_page_private(new, page_private(new) + 1);
+	pshare_account_shared(r, 1);
+}
+
+/**
+ * pshare_frame_make_shared - turn @page, private to one PPN of @r, into a
+ * shared frame of the hash table under @key
+ *
+ * The caller holds the page lock, and inserts the frame in the table.
+ */
+void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
+			      u64 key)
+{
+	VM_BUG_ON_PAGE(pshare_frame_shared(page) ||
+		       pshare_frame_users(page) != 1, page);
+	page->index = key;
+	set_page_private(page, page_private(page) | PSHARE_FRAME_SHARED);
+	pshare_account_private(r, -1);
+	pshare_account_shared(r, 1);
+	atomic_long_inc(&pshare_stats.frames_shared);
 }
 
 /* ----------------------------------------------------------------------
@@ -429,6 +523,8 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 void pshare_region_init(struct pshare_region *r)
 {
 	xa_init(&r->pmap);
+	r->id = 0;
+	r->domain = 0;
 	atomic_long_set(&r->pages_private, 0);
 	atomic_long_set(&r->pages_zero, 0);
 	atomic_long_set(&r->pages_shared, 0);
@@ -661,17 +757,20 @@ static vm_fault_t pshare_page_mkwrite(struct vm_fault *vmf)
 	    xa_load(&r->pmap, vmf->pgoff) != pshare_entry_of(page)) {
 		unlock_page(page);
 		ret = VM_FAULT_NOPAGE;
-	} else if (!pshare_is_zero(page) && pshare_frame_users(page) == 1) {
-		ret = VM_FAULT_LOCKED;
 	} else {
-		get_page(page);		/* pshare_cow_break() drops it */
-		page = pshare_cow_break(r, vmf->pgoff, page);
-		if (IS_ERR(page)) {
-			ret = vmf_error(PTR_ERR(page));
+		struct page *new;
+
+		get_page(page);		/* a copy-on-write break drops it */
+		new = pshare_make_private(r, vmf->pgoff, page);
+		if (IS_ERR(new)) {
+			ret = vmf_error(PTR_ERR(new));
+		} else if (new == page) {
+			put_page(page);
+			ret = VM_FAULT_LOCKED;
 		} else {
 			/* The PTE is gone: the retried fault maps the copy. */
-			unlock_page(page);
-			put_page(page);
+			unlock_page(new);
+			put_page(new);
 			ret = VM_FAULT_NOPAGE;
 		}
 	}

@@ -25,9 +25,15 @@
  *			frame (holding one page reference for this PPN), or
  *			PSHARE_ZERO_ENTRY for a page mapped to the zero frame.
  *			A missing entry is a hole that reads as zeros.
- * @pages_private:	entries whose frame is used by this PPN alone
+ * @id:			small number naming the region in hints; 0 for
+ *			directories
+ * @domain:		sharing domain: pages merge only with pages of the
+ *			same domain unless merge_across_domains is set.
+ *			Changes under pshare_scan_mutex.
+ * @pages_private:	entries whose frame is private to this PPN
  * @pages_zero:		entries equal to PSHARE_ZERO_ENTRY
- * @pages_shared:	entries whose frame other PPNs use too
+ * @pages_shared:	entries pointing at a shared frame (one in the hash
+ *			table, possibly with no other user left)
  * @cow_breaks:		copy-on-write breaks in this region
  * @node:		on pshare_regions, under pshare_regions_lock
  * @vfs_inode:		the inode of the region file
@@ -37,6 +43,8 @@
  */
 struct pshare_region {
 	struct xarray pmap;
+	u32 id;
+	u32 domain;
 	atomic_long_t pages_private;
 	atomic_long_t pages_zero;
 	atomic_long_t pages_shared;
@@ -58,18 +66,67 @@ static inline struct pshare_region *pshare_region(struct inode *inode)
  * @regions:		region inodes alive (linked or open)
  * @pages_private:	private frames held by all regions
  * @pages_zero:		pages mapped to the zero frame in all regions
+ * @frames_shared:	shared frames (in the hash table)
+ * @sharing_refs:	PPNs pointing at shared frames
+ * @cow_breaks:		copy-on-write breaks, all regions
+ * @pages_scanned:	private frames the scanner hashed
+ * @full_scans:		passes of the scanner over all regions
+ * @hint_hits:		scanned pages whose hash hit a hint that still held
+ * @stale_hints:	hints found changed or gone, and dropped
+ * @false_matches:	hash matches whose full compare failed
+ * @merge_busy:		merges given up because a page had extra references
+ *			(GUP, O_DIRECT, DMA pins)
  */
 struct pshare_global_stats {
 	atomic_long_t regions;
 	atomic_long_t pages_private;
 	atomic_long_t pages_zero;
+	atomic_long_t frames_shared;
+	atomic_long_t sharing_refs;
+	atomic_long_t cow_breaks;
+	atomic_long_t pages_scanned;
+	atomic_long_t full_scans;
+	atomic_long_t hint_hits;
+	atomic_long_t stale_hints;
+	atomic_long_t false_matches;
+	atomic_long_t merge_busy;
 };
 
 extern struct pshare_global_stats pshare_stats;
 
-/* All live regions, for debugfs and (later) the scanner. */
+/* All live regions, for debugfs. */
 extern struct list_head pshare_regions;
 extern struct mutex pshare_regions_lock;
+
+/* Live regions by id, for hints and the scanner's cursor. */
+extern struct xarray pshare_region_ids;
+
+/*
+ * page->private of a frame: the number of PPNs whose entry points at it,
+ * and PSHARE_FRAME_SHARED while the frame is a shared frame of the hash
+ * table (page->index then holds its key). A shared frame is never written:
+ * a write first takes it back (last user) or copies it. Both change only
+ * under the page lock.
+ */
+#define PSHARE_FRAME_SHARED	(1UL << (BITS_PER_LONG - 1))
+
+static inline unsigned long pshare_frame_users(struct page *page)
+{
+	return page_private(page) & ~PSHARE_FRAME_SHARED;
+}
+
+static inline bool pshare_frame_shared(struct page *page)
+{
+	return page_private(page) & PSHARE_FRAME_SHARED;
+}
+
+/* The frame every zero-mapped PPN of every region maps, read-only. */
+extern struct page *pshare_zero_page;
+
+static inline bool pshare_is_zero(struct page *page)
+{
+	return page == pshare_zero_page;
+}
 
 /* fs.c */
 int pshare_fs_init(void);
@@ -88,6 +145,24 @@ ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
 			    struct iov_iter *from);
 int pshare_region_resize(struct pshare_region *r, loff_t newsize);
 int pshare_region_punch(struct pshare_region *r, loff_t pos, loff_t len);
+struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn);
+struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
+				 struct page *page);
+int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
+			struct page *page);
+void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
+			 struct page *old, struct page *new);
+void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
+			      u64 key);
+
+/* scan.c: the scanner, the hash table's owner, and sharing domains */
+int pshare_scan_init(void);
+void pshare_scan_exit(void);
+void pshare_share_forget(struct page *page);
+struct pshare_region *pshare_region_get_next(unsigned long *id);
+void pshare_region_put(struct pshare_region *r);
+int pshare_region_set_domain(struct pshare_region *r, u32 domain);
+unsigned long pshare_pages_hinted(void);
 
 /* ioctl.c */
 int pshare_dev_init(void);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sysfs.c - /sys/kernel/mm/pshare: global counters (and, later, knobs).
+ * sysfs.c - /sys/kernel/mm/pshare: global knobs and counters.
  *
- * Names follow KSM's where the meaning is the same. Every counter here is
- * exact at the moment it is read; Documentation/ABI/testing/
- * sysfs-kernel-mm-pshare describes each file.
+ * Names follow KSM's where the meaning is KSM's. Knobs are range-checked:
+ * a bad value gets -EINVAL and changes nothing; a change that is unsafe now
+ * gets -EBUSY. Counters are read-only; Documentation/ABI/testing/
+ * sysfs-kernel-mm-pshare says of each whether it is exact.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,27 +14,159 @@
 #include <linux/sysfs.h>
 
 #include "pshare.h"
+#include "scan.h"
 
 static struct kobject *pshare_kobj;
 
-/* A read-only attribute printing one global counter. */
-#define PSHARE_COUNTER_ATTR(_name)					\
+/* ----------------------------------------------------------------------
+ * Counters
+ * ---------------------------------------------------------------------- */
+
+#define PSHARE_RO_ATTR(_name, _value)					\
 static ssize_t _name##_show(struct kobject *kobj,			\
 			    struct kobj_attribute *attr, char *buf)	\
 {									\
-	return sysfs_emit(buf, "%ld\n",					\
-			  atomic_long_read(&pshare_stats._name));	\
+	return sysfs_emit(buf, "%ld\n", (long)(_value));		\
 }									\
 static struct kobj_attribute _name##_attr = __ATTR_RO(_name)
+
+/* A read-only attribute printing one counter of pshare_stats. */
+#define PSHARE_COUNTER_ATTR(_name) \
+	PSHARE_RO_ATTR(_name, atomic_long_read(&pshare_stats._name))
 
 PSHARE_COUNTER_ATTR(regions);
 PSHARE_COUNTER_ATTR(pages_private);
 PSHARE_COUNTER_ATTR(pages_zero);
+PSHARE_COUNTER_ATTR(cow_breaks);
+PSHARE_COUNTER_ATTR(pages_scanned);
+PSHARE_COUNTER_ATTR(full_scans);
+PSHARE_COUNTER_ATTR(hint_hits);
+PSHARE_COUNTER_ATTR(stale_hints);
+PSHARE_COUNTER_ATTR(false_matches);
+PSHARE_COUNTER_ATTR(merge_busy);
+PSHARE_RO_ATTR(pages_shared, atomic_long_read(&pshare_stats.frames_shared));
+PSHARE_RO_ATTR(pages_hinted, pshare_pages_hinted());
+
+/*
+ * PPNs using shared frames beyond the frames themselves: the pages saved.
+ * The two counters are read apart, so clamp a momentary negative.
+ */
+PSHARE_RO_ATTR(pages_sharing,
+	       max(0L, atomic_long_read(&pshare_stats.sharing_refs) -
+		       atomic_long_read(&pshare_stats.frames_shared)));
+
+/* ----------------------------------------------------------------------
+ * Knobs
+ * ---------------------------------------------------------------------- */
+
+static int pshare_parse_uint(const char *buf, unsigned int min,
+			     unsigned int max, unsigned int *val)
+{
+	if (kstrtouint(buf, 10, val) || *val < min || *val > max)
+		return -EINVAL;
+	return 0;
+}
+
+static ssize_t run_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_run));
+}
+
+static ssize_t run_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	unsigned int val;
+	int err;
+
+	err = pshare_parse_uint(buf, PSHARE_RUN_STOP, PSHARE_RUN_UNMERGE, &val);
+	if (!err)
+		err = pshare_scan_set_run(val);
+	return err ? err : count;
+}
+static struct kobj_attribute run_attr = __ATTR_RW(run);
+
+static ssize_t pages_to_scan_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_pages_to_scan));
+}
+
+static ssize_t pages_to_scan_store(struct kobject *kobj,
+				   struct kobj_attribute *attr,
+				   const char *buf, size_t count)
+{
+	unsigned int val;
+	int err;
+
+	err = pshare_parse_uint(buf, 1, PSHARE_PAGES_TO_SCAN_MAX, &val);
+	if (err)
+		return err;
+	WRITE_ONCE(pshare_pages_to_scan, val);
+	return count;
+}
+static struct kobj_attribute pages_to_scan_attr = __ATTR_RW(pages_to_scan);
+
+static ssize_t sleep_millisecs_show(struct kobject *kobj,
+				    struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_sleep_millisecs));
+}
+
+static ssize_t sleep_millisecs_store(struct kobject *kobj,
+				     struct kobj_attribute *attr,
+				     const char *buf, size_t count)
+{
+	unsigned int val;
+	int err;
+
+	err = pshare_parse_uint(buf, 0, PSHARE_SLEEP_MS_MAX, &val);
+	if (err)
+		return err;
+	WRITE_ONCE(pshare_sleep_millisecs, val);
+	return count;
+}
+static struct kobj_attribute sleep_millisecs_attr = __ATTR_RW(sleep_millisecs);
+
+static ssize_t merge_across_domains_show(struct kobject *kobj,
+					 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_merge_across_domains));
+}
+
+static ssize_t merge_across_domains_store(struct kobject *kobj,
+					  struct kobj_attribute *attr,
+					  const char *buf, size_t count)
+{
+	unsigned int val;
+	int err;
+
+	err = pshare_parse_uint(buf, 0, 1, &val);
+	if (!err)
+		err = pshare_scan_set_across(val);
+	return err ? err : count;
+}
+static struct kobj_attribute merge_across_domains_attr =
+	__ATTR_RW(merge_across_domains);
 
 static struct attribute *pshare_attrs[] = {
+	&run_attr.attr,
+	&pages_to_scan_attr.attr,
+	&sleep_millisecs_attr.attr,
+	&merge_across_domains_attr.attr,
 	&regions_attr.attr,
 	&pages_private_attr.attr,
 	&pages_zero_attr.attr,
+	&pages_shared_attr.attr,
+	&pages_sharing_attr.attr,
+	&pages_hinted_attr.attr,
+	&pages_scanned_attr.attr,
+	&full_scans_attr.attr,
+	&hint_hits_attr.attr,
+	&stale_hints_attr.attr,
+	&false_matches_attr.attr,
+	&merge_busy_attr.attr,
+	&cow_breaks_attr.attr,
 	NULL,
 };
 

@@ -27,6 +27,8 @@
 /* Feature bits reported by PSHARE_IOC_API. */
 #define PSHARE_FEATURE_REGION_STATS	(1ULL << 0)	/* PSHARE_IOC_REGION_STATS */
 #define PSHARE_FEATURE_ZERO_FRAME	(1ULL << 1)	/* holes read as one zero frame */
+#define PSHARE_FEATURE_SHARING		(1ULL << 2)	/* content-based page sharing */
+#define PSHARE_FEATURE_DOMAINS		(1ULL << 3)	/* PSHARE_IOC_REGION_SET_DOMAIN */
 
 /**
  * struct pshare_api - version and feature negotiation
@@ -57,9 +59,11 @@ struct pshare_api {
  * @pages_private:	(out) pages backed by a frame of their own: the
  *			memory this region alone holds (exact)
  * @pages_zero:		(out) pages mapped to the shared zero frame (exact)
- * @pages_shared:	(out) pages mapped to a frame shared with other pages
- *			(exact; 0 until the sharing feature is present)
+ * @pages_shared:	(out) pages mapped to a shared frame of the sharing
+ *			hash table (exact); such pages hold no memory of
+ *			their own beyond their share of the frame
  * @cow_breaks:		(out) copy-on-write breaks in this region
+ * @domain:		(out) the region's sharing domain
  * @reserved:		(out) zero; room for later versions
  *
  * Errors: -EFAULT bad pointer; -EINVAL argsz too small, unknown flags,
@@ -77,10 +81,34 @@ struct pshare_region_stats {
 	__u64 pages_zero;
 	__u64 pages_shared;
 	__u64 cow_breaks;
-	__u64 reserved[11];
+	__u64 domain;
+	__u64 reserved[10];
+};
+
+/**
+ * struct pshare_region_domain - move a region to another sharing domain
+ * @argsz:	(in) sizeof(struct pshare_region_domain)
+ * @flags:	(in) must be 0
+ * @fd:		(in) file descriptor of a region file, open for writing
+ * @domain:	(in) the new sharing domain
+ *
+ * Pages merge only with pages of regions of the same domain, unless the
+ * merge_across_domains knob is set. A new region is in its mount's domain;
+ * every mount gets a domain of its own.
+ *
+ * Errors: as PSHARE_IOC_REGION_STATS, but -EACCES when @fd was not opened
+ * for writing; -EBUSY while the region uses shared frames (write 2 to
+ * /sys/kernel/mm/pshare/run to unmerge first).
+ */
+struct pshare_region_domain {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__u32 domain;
 };
 
 #define PSHARE_IOC_API			_IO(PSHARE_IOCTL_MAGIC, 0x00)
 #define PSHARE_IOC_REGION_STATS		_IO(PSHARE_IOCTL_MAGIC, 0x01)
+#define PSHARE_IOC_REGION_SET_DOMAIN	_IO(PSHARE_IOCTL_MAGIC, 0x02)
 
 #endif /* _UAPI_LINUX_PSHARE_H */

@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * scan.c - the scanner: content-based page sharing.
+ *
+ * DOC: content-based page sharing
+ *
+ * Guests hold many identical pages: the same kernel and libraries, zeroed
+ * memory. pshare finds them without help from the guest, as ESX does
+ * (Waldspurger, OSDI 2002, section 4):
+ *
+ * 1) a kernel thread visits the private frames of every region in turn,
+ *    a bounded number per interval (pages_to_scan, sleep_millisecs), and
+ *    hashes each with xxh64;
+ * 2) the hash, salted with the region's sharing domain, is looked up in one
+ *    global table (hash.c) of shared frames and hints. A hint names a page
+ *    that matched nothing when it was scanned; it is not write-protected,
+ *    so it may have changed since;
+ * 3) on a hit on a shared frame the candidate is isolated (its PTEs zapped,
+ *    so writers wait on the page lock), compared in full, and if equal its
+ *    PPN is repointed at the shared frame and its own frame freed;
+ * 4) on a hit on a hint the hint's page is hashed again: changed, the hint
+ *    is stale and the candidate takes its place; unchanged, both pages are
+ *    isolated and compared in full, and if equal the hint's page becomes a
+ *    shared frame used by both PPNs;
+ * 5) no hit: the candidate is recorded as a hint. All-zero pages go to the
+ *    zero frame instead.
+ *
+ * A hash match alone never merges: a false match leaves both pages as they
+ * were (false_matches counts them). Shared frames are read-only; a write
+ * breaks copy-on-write for that PPN alone (pmap.c).
+ *
+ * Sharing domains: a write to a shared page is slower than to a private
+ * one, so a tenant that can get its pages merged with another's can tell
+ * which pages the other holds (a timing side channel). Pages therefore
+ * merge only within a domain: the domain salts the hash, so pages of
+ * different domains never even meet in the table. By default every mount
+ * of pshare is one domain; /dev/pshare can set a region's domain, and
+ * merge_across_domains lifts the rule.
+ *
+ * Locking: pshare_scan_mutex serializes a batch of the scanner with knob
+ * changes and domain changes. Within a batch, page locks come before
+ * pshare_table.lock; the scanner is the only path that holds two frame
+ * locks at once (candidate, then match), so they cannot deadlock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/freezer.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/wait.h>
+#include <linux/xxhash.h>
+
+#include "pshare.h"
+#include "hash.h"
+#include "scan.h"
+
+/* ----------------------------------------------------------------------
+ * Tunables and state
+ * ---------------------------------------------------------------------- */
+
+/* PSHARE_RUN_*: what the scanner does. */
+unsigned int pshare_run = PSHARE_RUN_STOP;
+
+/* Frames the scanner visits per batch. */
+unsigned int pshare_pages_to_scan = 100;
+
+/* Sleep between batches. */
+unsigned int pshare_sleep_millisecs = 20;
+
+/* Whether pages of different sharing domains may merge. */
+bool pshare_merge_across_domains;
+
+/* Bits of the hash kept (debug: fewer bits force collisions). */
+unsigned int pshare_hash_bits = 64;
+
+/* Serializes a scan batch with knob and domain changes. */
+DEFINE_MUTEX(pshare_scan_mutex);
+
+/* The table of shared frames and hints. */
+struct pshare_table pshare_table;
+
+/* Scan generation: counts full scans, stamps hints. */
+static u8 pshare_scan_gen;
+
+/* Where the scanner resumes: region id and PPN. */
+static unsigned long pshare_cursor_id;
+static unsigned long pshare_cursor_ppn;
+
+/* xxh64 of a page of zeros: all-zero candidates hash to it. */
+static u64 pshare_zero_hash;
+
+static struct task_struct *pshare_scan_thread;
+static DECLARE_WAIT_QUEUE_HEAD(pshare_scan_wait);
+
+DEFINE_XARRAY_ALLOC1(pshare_region_ids);
+
+/* ----------------------------------------------------------------------
+ * Regions by id
+ * ---------------------------------------------------------------------- */
+
+/**
+ * pshare_region_get_next - the live region with the lowest id >= *@id
+ *
+ * Returns it with an inode reference (pshare_region_put() drops it) and
+ * sets *@id, or NULL when there is none. A region being evicted is skipped.
+ */
+struct pshare_region *pshare_region_get_next(unsigned long *id)
+{
+	struct pshare_region *r;
+
+	rcu_read_lock();
+	for (;;) {
+		r = xa_find(&pshare_region_ids, id, ULONG_MAX, XA_PRESENT);
+		/* Inodes are freed after a grace period: igrab() is safe. */
+		if (!r || igrab(&r->vfs_inode))
+			break;
+		++*id;
+	}
+	rcu_read_unlock();
+	return r;
+}
+
+void pshare_region_put(struct pshare_region *r)
+{
+	iput(&r->vfs_inode);
+}
+
+/* The region with exactly this id, referenced, or NULL. */
+static struct pshare_region *pshare_region_get(u32 id)
+{
+	unsigned long found = id;
+	struct pshare_region *r = pshare_region_get_next(&found);
+
+	if (r && found != id) {
+		pshare_region_put(r);
+		r = NULL;
+	}
+	return r;
+}
+
+/* ----------------------------------------------------------------------
+ * Hashing
+ * ---------------------------------------------------------------------- */
+
+static u64 pshare_domain_salt(u32 domain)
+{
+	if (pshare_merge_across_domains)
+		return 0;
+	/* Any fixed bijection will do: equal domains, equal salts. */
+	return ((u64)domain + 1) * 0x9e3779b97f4a7c15ULL;
+}
+
+static u64 pshare_key(u64 hash, u32 domain)
+{
+	u64 key = hash ^ pshare_domain_salt(domain);
+
+	if (pshare_hash_bits < 64)
+		key &= (1ULL << pshare_hash_bits) - 1;
+	return key;
+}
+
+static u64 pshare_page_hash(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	u64 hash = xxh64(addr, PAGE_SIZE, 0);
+
+	kunmap_local(addr);
+	return hash;
+}
+
+static bool pshare_page_is_zero(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	bool zero = !memchr_inv(addr, 0, PAGE_SIZE);
+
+	kunmap_local(addr);
+	return zero;
+}
+
+static bool pshare_pages_equal(struct page *a, struct page *b)
+{
+	void *pa = kmap_local_page(a);
+	void *pb = kmap_local_page(b);
+	bool equal = !memcmp(pa, pb, PAGE_SIZE);
+
+	kunmap_local(pb);
+	kunmap_local(pa);
+	return equal;
+}
+
+/* ----------------------------------------------------------------------
+ * The table
+ * ---------------------------------------------------------------------- */
+
+/* Hints of the last two scans are worth keeping; older ones are dropped. */
+static bool pshare_keep_entry(unsigned long val, void *arg)
+{
+	u8 age;
+
+	if (!pshare_val_is_hint(val))
+		return true;
+	if (arg)	/* drop all hints */
+		return false;
+	age = pshare_scan_gen - pshare_hint_gen(val);
+	return age <= 1;
+}
+
+/* Insert, growing the table (and dropping stale hints) when it is full. */
+static int pshare_table_add(u64 key, unsigned long val)
+{
+	struct pshare_table *t = &pshare_table;
+	int err;
+
+	mutex_lock(&t->lock);
+	err = pshare_table_insert(t, key, val);
+	if (err == -ENOSPC) {
+		unsigned long n = t->nr_frames + t->nr_hints + 1;
+
+		err = pshare_table_rebuild(t, pshare_table_size_for(n),
+					   pshare_keep_entry, NULL);
+		if (!err)
+			err = pshare_table_insert(t, key, val);
+	}
+	mutex_unlock(&t->lock);
+	return err;
+}
+
+/* Replace a hint by another, or drop it when @new is 0. */
+static void pshare_hint_replace(u64 key, unsigned long old, unsigned long new)
+{
+	mutex_lock(&pshare_table.lock);
+	if (new)
+		pshare_table_replace(&pshare_table, key, old, new);
+	else
+		pshare_table_remove(&pshare_table, key, old);
+	mutex_unlock(&pshare_table.lock);
+}
+
+/**
+ * pshare_share_forget - take a shared frame out of the hash table
+ *
+ * Called under the frame's page lock when its last user leaves or takes
+ * it back to write it. The frame keeps its users count.
+ */
+void pshare_share_forget(struct page *page)
+{
+	mutex_lock(&pshare_table.lock);
+	WARN_ON_ONCE(!pshare_table_remove(&pshare_table, page->index,
+					  (unsigned long)page));
+	mutex_unlock(&pshare_table.lock);
+	page->index = 0;
+	set_page_private(page, page_private(page) & ~PSHARE_FRAME_SHARED);
+	atomic_long_dec(&pshare_stats.frames_shared);
+}
+
+unsigned long pshare_pages_hinted(void)
+{
+	return READ_ONCE(pshare_table.nr_hints);
+}
+
+/* ----------------------------------------------------------------------
+ * Merging
+ * ---------------------------------------------------------------------- */
+
+/* @page, the locked private frame of @ppn, holds only zeros. */
+static void pshare_merge_zero(struct pshare_region *r, pgoff_t ppn,
+			      struct page *page)
+{
+	if (pshare_pmap_isolate(r, ppn, page))
+		return;
+	/* Isolated, it can no longer change: check again. */
+	if (pshare_page_is_zero(page))
+		pshare_pmap_repoint(r, ppn, page, pshare_zero_page);
+}
+
+/* Merge @page (locked, private frame of @ppn) into shared frame @frame. */
+static void pshare_merge_frame(struct pshare_region *r, pgoff_t ppn,
+			       struct page *page, struct page *frame, u64 key)
+{
+	lock_page(frame);
+	/* Still the shared frame we found? It may have been taken back. */
+	if (!pshare_frame_shared(frame) || frame->index != key)
+		goto out;
+	if (pshare_pmap_isolate(r, ppn, page))
+		goto out;
+	if (!pshare_pages_equal(page, frame)) {
+		atomic_long_inc(&pshare_stats.false_matches);
+		goto out;
+	}
+	pshare_pmap_repoint(r, ppn, page, frame);
+out:
+	unlock_page(frame);
+}
+
+/*
+ * Merge @page (locked, private frame of @ppn of @r) with the page a hint
+ * names. A stale hint is replaced by one for the candidate.
+ */
+static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
+			      struct page *page, u64 key, unsigned long hint)
+{
+	unsigned long mine = pshare_hint_val(r->id, ppn, pshare_scan_gen);
+	unsigned long hppn = pshare_hint_ppn(hint);
+	struct pshare_region *hr;
+	struct page *hpage = NULL;
+	bool stale = true;
+
+	if (pshare_hint_id(hint) == r->id && hppn == ppn) {
+		/* Our own hint, content unchanged: just renew its stamp. */
+		if (hint != mine)
+			pshare_hint_replace(key, hint, mine);
+		return;
+	}
+
+	hr = pshare_region_get(pshare_hint_id(hint));
+	if (hr)
+		hpage = pshare_entry_lock(hr, hppn);
+	if (hpage && !pshare_is_zero(hpage) && !pshare_frame_shared(hpage) &&
+	    pshare_key(pshare_page_hash(hpage), hr->domain) == key)
+		stale = false;
+
+	if (stale) {
+		atomic_long_inc(&pshare_stats.stale_hints);
+		pshare_hint_replace(key, hint, mine);
+		goto out;
+	}
+
+	atomic_long_inc(&pshare_stats.hint_hits);
+	if (pshare_pmap_isolate(r, ppn, page) ||
+	    pshare_pmap_isolate(hr, hppn, hpage))
+		goto out;
+	if (!pshare_pages_equal(page, hpage)) {
+		atomic_long_inc(&pshare_stats.false_matches);
+		goto out;
+	}
+	/* The hint's page becomes the shared frame, in the hint's slot. */
+	pshare_frame_make_shared(hr, hpage, key);
+	mutex_lock(&pshare_table.lock);
+	pshare_table_replace(&pshare_table, key, hint, (unsigned long)hpage);
+	mutex_unlock(&pshare_table.lock);
+	pshare_pmap_repoint(r, ppn, page, hpage);
+out:
+	if (hpage) {
+		unlock_page(hpage);
+		put_page(hpage);
+	}
+	if (hr)
+		pshare_region_put(hr);
+}
+
+/*
+ * pshare_scan_page - look at one PPN: merge its frame or hint it
+ */
+static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
+{
+	unsigned long pos = ULONG_MAX, val, hint = 0;
+	struct page *page, *frame = NULL;
+	u64 hash, key;
+
+	page = pshare_entry_lock(r, ppn);
+	if (!page)
+		return;
+	if (pshare_is_zero(page) || pshare_frame_shared(page))
+		goto out;
+
+	atomic_long_inc(&pshare_stats.pages_scanned);
+	hash = pshare_page_hash(page);
+	if (hash == pshare_zero_hash && pshare_page_is_zero(page)) {
+		pshare_merge_zero(r, ppn, page);
+		goto out;
+	}
+	key = pshare_key(hash, r->domain);
+
+	/* Prefer a shared frame; else take the first hint. */
+	mutex_lock(&pshare_table.lock);
+	while ((val = pshare_table_next(&pshare_table, key, &pos))) {
+		if (!pshare_val_is_hint(val)) {
+			frame = (struct page *)val;
+			/* In the table, so alive: removal precedes the free. */
+			get_page(frame);
+			break;
+		}
+		if (!hint)
+			hint = val;
+	}
+	mutex_unlock(&pshare_table.lock);
+
+	if (frame) {
+		pshare_merge_frame(r, ppn, page, frame, key);
+		put_page(frame);
+	} else if (hint) {
+		pshare_merge_hint(r, ppn, page, key, hint);
+	} else {
+		pshare_table_add(key, pshare_hint_val(r->id, ppn,
+						      pshare_scan_gen));
+	}
+out:
+	unlock_page(page);
+	put_page(page);
+}
+
+/* ----------------------------------------------------------------------
+ * The scanner thread
+ * ---------------------------------------------------------------------- */
+
+/* A full pass is over: stamp a new generation, and shrink a sparse table. */
+static void pshare_scan_wrapped(void)
+{
+	struct pshare_table *t = &pshare_table;
+	unsigned long n;
+
+	atomic_long_inc(&pshare_stats.full_scans);
+	pshare_scan_gen++;
+
+	mutex_lock(&t->lock);
+	n = t->nr_frames + t->nr_hints;
+	if (t->nslots > 4 * pshare_table_size_for(n))
+		pshare_table_rebuild(t, pshare_table_size_for(n),
+				     pshare_keep_entry, NULL);
+	mutex_unlock(&t->lock);
+}
+
+/* Scan up to @budget present entries. Caller holds pshare_scan_mutex. */
+static void pshare_scan_batch(unsigned int budget)
+{
+	bool wrapped = false;
+
+	while (budget) {
+		struct pshare_region *r;
+		unsigned long ppn;
+		void *entry;
+
+		r = pshare_region_get_next(&pshare_cursor_id);
+		if (!r) {
+			/* Past the last region: a full scan is done. */
+			if (wrapped)
+				return;		/* no regions at all */
+			wrapped = true;
+			pshare_scan_wrapped();
+			pshare_cursor_id = 0;
+			pshare_cursor_ppn = 0;
+			continue;
+		}
+
+		ppn = pshare_cursor_ppn;
+		xa_for_each_start(&r->pmap, ppn, entry, pshare_cursor_ppn) {
+			if (!xa_is_value(entry))
+				pshare_scan_page(r, ppn);
+			pshare_cursor_ppn = ppn + 1;
+			cond_resched();
+			if (!--budget || kthread_should_stop())
+				break;
+		}
+		if (budget) {
+			pshare_cursor_id++;
+			pshare_cursor_ppn = 0;
+		}
+		pshare_region_put(r);
+		if (kthread_should_stop())
+			return;
+	}
+}
+
+static bool pshare_scan_should_run(void)
+{
+	return READ_ONCE(pshare_run) == PSHARE_RUN_MERGE;
+}
+
+static int pshare_scand(void *unused)
+{
+	set_freezable();
+	set_user_nice(current, 5);
+
+	while (!kthread_should_stop()) {
+		mutex_lock(&pshare_scan_mutex);
+		if (pshare_scan_should_run())
+			pshare_scan_batch(pshare_pages_to_scan);
+		mutex_unlock(&pshare_scan_mutex);
+
+		try_to_freeze();
+		if (pshare_scan_should_run()) {
+			unsigned int ms = READ_ONCE(pshare_sleep_millisecs);
+
+			if (ms)
+				wait_event_freezable_timeout(pshare_scan_wait,
+					kthread_should_stop(),
+					msecs_to_jiffies(ms));
+			else
+				cond_resched();
+		} else {
+			wait_event_freezable(pshare_scan_wait,
+					     pshare_scan_should_run() ||
+					     kthread_should_stop());
+		}
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Control: knobs, unmerging, domains
+ * ---------------------------------------------------------------------- */
+
+/* Give every PPN of @r that uses a shared frame a private frame again. */
+static int pshare_region_unmerge(struct pshare_region *r)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+	unsigned long ppn;
+	void *entry;
+	int err = 0;
+
+	filemap_invalidate_lock_shared(mapping);
+	xa_for_each(&r->pmap, ppn, entry) {
+		struct page *page;
+
+		if (xa_is_value(entry) || !atomic_long_read(&r->pages_shared))
+			continue;
+		page = pshare_entry_lock(r, ppn);
+		if (!page)
+			continue;
+		if (!pshare_is_zero(page) && pshare_frame_shared(page)) {
+			page = pshare_make_private(r, ppn, page);
+			if (IS_ERR(page)) {
+				err = PTR_ERR(page);
+				break;
+			}
+		}
+		unlock_page(page);
+		put_page(page);
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	filemap_invalidate_unlock_shared(mapping);
+	return err;
+}
+
+/* Drop every hint. Caller holds pshare_scan_mutex. */
+static void pshare_drop_hints(void)
+{
+	struct pshare_table *t = &pshare_table;
+
+	mutex_lock(&t->lock);
+	pshare_table_rebuild(t, pshare_table_size_for(t->nr_frames),
+			     pshare_keep_entry, t);
+	mutex_unlock(&t->lock);
+}
+
+/**
+ * pshare_scan_set_run - the "run" knob
+ *
+ * PSHARE_RUN_UNMERGE stops the scanner and gives every shared page a
+ * private frame again; zero-mapped pages stay zero-mapped (they read the
+ * same as holes and hold no memory). Returns -ENOMEM (or -EINTR) when it
+ * could not finish; run it again to go on.
+ */
+int pshare_scan_set_run(unsigned int run)
+{
+	unsigned long id = 0;
+	struct pshare_region *r;
+	int err = 0;
+
+	mutex_lock(&pshare_scan_mutex);
+	if (run == PSHARE_RUN_UNMERGE) {
+		WRITE_ONCE(pshare_run, PSHARE_RUN_STOP);
+		while ((r = pshare_region_get_next(&id))) {
+			err = pshare_region_unmerge(r);
+			pshare_region_put(r);
+			if (err)
+				break;
+			id++;
+		}
+		if (!err)
+			pshare_drop_hints();
+	}
+	if (!err)
+		WRITE_ONCE(pshare_run, run);
+	mutex_unlock(&pshare_scan_mutex);
+	wake_up_interruptible(&pshare_scan_wait);
+	return err;
+}
+
+/* The merge_across_domains knob: only while nothing is shared. */
+int pshare_scan_set_across(bool across)
+{
+	int err = 0;
+
+	mutex_lock(&pshare_scan_mutex);
+	if (across != pshare_merge_across_domains) {
+		if (atomic_long_read(&pshare_stats.frames_shared)) {
+			err = -EBUSY;
+		} else {
+			/* Hints carry keys salted the old way. */
+			pshare_merge_across_domains = across;
+			pshare_drop_hints();
+		}
+	}
+	mutex_unlock(&pshare_scan_mutex);
+	return err;
+}
+
+/* The hash_bits debug knob. Keys of old hints no longer match: drop them. */
+int pshare_scan_set_hash_bits(unsigned int bits)
+{
+	if (bits < 1 || bits > 64)
+		return -EINVAL;
+	mutex_lock(&pshare_scan_mutex);
+	pshare_hash_bits = bits;
+	pshare_drop_hints();
+	mutex_unlock(&pshare_scan_mutex);
+	return 0;
+}
+
+/**
+ * pshare_region_set_domain - move a region to another sharing domain
+ *
+ * Refused with -EBUSY while the region uses shared frames: they were
+ * merged under the old domain's rule. Unmerge first (run=2).
+ */
+int pshare_region_set_domain(struct pshare_region *r, u32 domain)
+{
+	int err = 0;
+
+	mutex_lock(&pshare_scan_mutex);
+	if (atomic_long_read(&r->pages_shared))
+		err = -EBUSY;
+	else
+		WRITE_ONCE(r->domain, domain);
+	mutex_unlock(&pshare_scan_mutex);
+	return err;
+}
+
+int pshare_scan_init(void)
+{
+	void *zero;
+	int err;
+
+	zero = kzalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!zero)
+		return -ENOMEM;
+	pshare_zero_hash = xxh64(zero, PAGE_SIZE, 0);
+	kfree(zero);
+
+	err = pshare_table_init(&pshare_table, 0);
+	if (err)
+		return err;
+	pshare_scan_thread = kthread_run(pshare_scand, NULL, "pshare_scand");
+	if (IS_ERR(pshare_scan_thread)) {
+		pshare_table_destroy(&pshare_table);
+		return PTR_ERR(pshare_scan_thread);
+	}
+	return 0;
+}
+
+void pshare_scan_exit(void)
+{
+	kthread_stop(pshare_scan_thread);
+	/* No region is left, so no shared frame: only hints remain. */
+	WARN_ON(pshare_table.nr_frames);
+	pshare_table_destroy(&pshare_table);
+	xa_destroy(&pshare_region_ids);
+}
