@@ -430,11 +430,16 @@ static void pshare_scan_batch(unsigned int budget)
 	bool wrapped = false;
 
 	while (budget) {
+		unsigned long id = pshare_cursor_id, ppn;
 		struct pshare_region *r;
-		unsigned long ppn;
 		void *entry;
 
-		r = pshare_region_get_next(&pshare_cursor_id);
+		r = pshare_region_get_next(&id);
+		if (id != pshare_cursor_id) {
+			/* The region we were in is gone: start the next one. */
+			pshare_cursor_id = id;
+			pshare_cursor_ppn = 0;
+		}
 		if (!r) {
 			/* Past the last region: a full scan is done. */
 			if (wrapped)
