@@ -281,11 +281,12 @@ TEST_F(ioc, region_stats_fields)
 	m[3 * PS_PAGE] = 1;		/* one break away from the zero frame */
 	munmap(m, 8 * PS_PAGE);
 
-	memset(&s, 0xa5, sizeof(s));
+	/* Outputs pre-filled; reserved[] must come in zero, as the contract says. */
+	memset(&s, 0, sizeof(s));
+	memset(&s.size, 0xa5, offsetof(struct pshare_region_stats, reserved) -
+			      offsetof(struct pshare_region_stats, size));
 	s.argsz = sizeof(s);
-	s.flags = 0;
 	s.fd = self->r.fd;
-	s.reserved0 = 0;
 	ASSERT_EQ(0, ioctl(self->dev, PSHARE_IOC_REGION_STATS, &s))
 		TH_LOG("REGION_STATS: %s", strerror(errno));
 	EXPECT_EQ(8 * PS_PAGE, s.size);
@@ -316,7 +317,20 @@ TEST_F(ioc, region_stats_fields)
 
 TEST_F(ioc, region_stats_argument_errors)
 {
+	unsigned char buf[sizeof(struct pshare_region_stats) + TAIL];
+	struct pshare_region_stats *st = (struct pshare_region_stats *)buf;
+
 	check_arg_errors(_metadata, self->dev, &stats_kind, self->r.fd);
+
+	/* The reserved[] room must be zero on input too. */
+	ioc_init(&stats_kind, buf, self->r.fd);
+	st->reserved[0] = 1;
+	ioc_expect_err(_metadata, self->dev, &stats_kind, buf, EINVAL,
+		       "reserved[0] nonzero");
+	ioc_init(&stats_kind, buf, self->r.fd);
+	st->reserved[10] = 1ULL << 63;
+	ioc_expect_err(_metadata, self->dev, &stats_kind, buf, EINVAL,
+		       "reserved[10] nonzero");
 }
 
 TEST_F(ioc, region_stats_efault)
