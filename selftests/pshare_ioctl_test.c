@@ -246,7 +246,7 @@ TEST_F(ioc, unknown_command_enotty)
 	unsigned char buf[sizeof(struct pshare_region_stats) + TAIL];
 	const unsigned long cmds[] = {
 		_IO(PSHARE_IOCTL_MAGIC, 0x7f),
-		_IO(PSHARE_IOCTL_MAGIC, 0x02),
+		_IO(PSHARE_IOCTL_MAGIC, 0xff),
 		_IOWR(PSHARE_IOCTL_MAGIC, 0x00, struct pshare_api),
 		_IO('X', 0x00),
 	};
@@ -328,9 +328,9 @@ TEST_F(ioc, region_stats_argument_errors)
 	ioc_expect_err(_metadata, self->dev, &stats_kind, buf, EINVAL,
 		       "reserved[0] nonzero");
 	ioc_init(&stats_kind, buf, self->r.fd);
-	st->reserved[10] = 1ULL << 63;
+	st->reserved[sizeof(st->reserved) / sizeof(st->reserved[0]) - 1] = 1ULL << 63;
 	ioc_expect_err(_metadata, self->dev, &stats_kind, buf, EINVAL,
-		       "reserved[10] nonzero");
+		       "last reserved[] nonzero");
 }
 
 TEST_F(ioc, region_stats_efault)

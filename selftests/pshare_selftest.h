@@ -53,6 +53,44 @@
 #define PS_SKIP(fmt, ...) \
 	SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__)
 
+/* Write all of a small string to a file (cgroup and sysfs knobs). */
+static inline int ps_write_file(const char *path, const char *s)
+{
+	int fd, err;
+	ssize_t n;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	err = errno;
+	close(fd);
+	errno = err;
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* One counter of /sys/kernel/mm/pshare/, or -1 when it cannot be read. */
+static inline long long ps_sysfs(const char *name)
+{
+	char path[256], buf[64];
+	long long v;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, "%lld", &v) != 1)
+		return -1;
+	return v;
+}
+
 /* The pshare mount the tests work in: $PSHARE_MNT, else /run/pshare. */
 static inline const char *ps_mnt(void)
 {
@@ -83,10 +121,26 @@ static inline const char *ps_env_missing(void)
 	return NULL;
 }
 
+/*
+ * The exact counts these tests expect assume that no scanner merges pages
+ * behind their back: stop it (run=0 keeps what is merged, and the tests'
+ * regions are fresh) if an earlier program left it running.
+ */
+static inline void ps_stop_scanner(struct __test_metadata *_metadata)
+{
+	long long run = ps_sysfs("run");
+
+	if (run > 0) {
+		ASSERT_EQ(0, ps_write_file(PS_SYSFS "/run", "0"))
+			TH_LOG("cannot stop the scanner: %s", strerror(errno));
+	}
+}
+
 #define PS_REQUIRE_ENV() do {						\
 	const char *__why = ps_env_missing();				\
 	if (__why)							\
 		PS_SKIP("%s", __why);					\
+	ps_stop_scanner(_metadata);					\
 } while (0)
 
 /* One region file made for one test. */
@@ -132,28 +186,6 @@ static inline int ps_stats(int dev, int fd, struct pshare_region_stats *st)
 #define PS_STATS(dev, fd, st) \
 	ASSERT_EQ(0, ps_stats(dev, fd, st)) \
 		TH_LOG("REGION_STATS: %s", strerror(errno))
-
-/* One counter of /sys/kernel/mm/pshare/, or -1 when it cannot be read. */
-static inline long long ps_sysfs(const char *name)
-{
-	char path[256], buf[64];
-	long long v;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (sscanf(buf, "%lld", &v) != 1)
-		return -1;
-	return v;
-}
 
 /* The global counters, read together. */
 struct ps_global {
@@ -245,22 +277,6 @@ static inline void ps_pread_page(struct __test_metadata *_metadata, int fd,
 		EXPECT_EQ(-1, ps_check(buf, PS_PAGE, seed))
 			TH_LOG("page %lu does not hold pattern %ld", pg, seed);
 	}
-}
-
-/* Write all of a small string to a file (cgroup and sysfs knobs). */
-static inline int ps_write_file(const char *path, const char *s)
-{
-	int fd, err;
-	ssize_t n;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	err = errno;
-	close(fd);
-	errno = err;
-	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
 #endif /* PSHARE_SELFTEST_H */
