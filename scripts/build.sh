@@ -45,7 +45,7 @@ rsync -a --delete \
 
 log=$out/build.log
 # A stale module must never be picked up after a failed build.
-rm -f "$out/pshare.ko"
+rm -f "$out/pshare.ko" "$out/pshare_kunit.ko"
 # -Werror keeps a warned-about object from being built, so the warning shows
 # again on the next (incremental) build instead of vanishing.
 if ! make -C "$kdir" M="$src" KCFLAGS=-Werror modules >"$log" 2>&1; then
@@ -57,4 +57,8 @@ if grep -E -i '(warning|error):' "$log" >/dev/null; then
 	die "building pshare.ko for the $flavor kernel produced warnings (they count as errors)"
 fi
 cp "$src/pshare.ko" "$out/pshare.ko"
+# The KUnit test module is built only for kernels with KUnit (see Kbuild).
+if [ -f "$src/pshare_kunit.ko" ]; then
+	cp "$src/pshare_kunit.ko" "$out/pshare_kunit.ko"
+fi
 echo "$out/pshare.ko"
