@@ -1,0 +1,193 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: the whole pshare test suite.
+#
+#   1. host: install missing packages, build the debug kernel, build pshare.ko
+#      for the stock and the debug kernel (warnings are errors), `make tools`,
+#      `make selftests`;
+#   2. for the stock and then the debug kernel: boot a test VM
+#      (scripts/vm.sh), run `bash selftests/run.sh` there, and add two harness
+#      results: "console clean (<kernel>)" (no BUG/WARNING/KASAN/lockdep/
+#      kmemleak report, scripts/console-check.sh) and "vm exited normally
+#      (<kernel>)".
+#
+# Everything is printed as TAP; the last line is "N passed, N failed, N
+# skipped" over all results ("ok" = passed unless "# SKIP", "not ok" =
+# failed). Exits 0 only when nothing failed and something ran.
+#
+# Environment: PSHARE_CHECK_KERNELS (default "stock debug"),
+# PSHARE_CHECK_TIMEOUT_STOCK / _DEBUG (VM timeouts in seconds, default 1200 /
+# 3000), PSHARE_CHECK_VERBOSE=1 shows the VM consoles live.
+
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$PSHARE_TOP" || exit 1
+
+kernels=${PSHARE_CHECK_KERNELS:-stock debug}
+out=$PSHARE_TOP/build/check
+mkdir -p "$out" "$PSHARE_TOP/build/vm-out"
+
+passed=0
+failed=0
+skipped=0
+
+# count_tap FILE: add the results of a TAP file to the totals.
+count_tap() {
+	local p f s
+	p=$(grep -cE '^ok [0-9]+' "$1")
+	s=$(grep -E '^ok [0-9]+' "$1" | grep -ciE '#[[:space:]]*skip')
+	f=$(grep -cE '^(not ok [0-9]+|Bail out!)' "$1")
+	passed=$((passed + p - s))
+	skipped=$((skipped + s))
+	failed=$((failed + f))
+	echo "$((p - s)) $f $s"
+}
+
+summary() {
+	echo
+	local k
+	for k in host $kernels; do
+		[ -f "$out/$k.counts" ] || continue
+		read -r p f s <"$out/$k.counts"
+		echo "# $k: $p passed, $f failed, $s skipped"
+	done
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ] && [ $((passed + skipped)) -gt 0 ]
+	exit $?
+}
+
+# --- host ------------------------------------------------------------------------
+host_tap=$out/host.tap
+: >"$host_tap"
+n=0
+# host_step NAME CMD...: run a build step, log it, record ok / not ok.
+host_step() {
+	local name=$1 log
+	shift
+	n=$((n + 1))
+	log=$out/host-$n.log
+	echo "# host: $name" >&2
+	local t0=$SECONDS
+	if "$@" >"$log" 2>&1; then
+		echo "ok $n $name # $((SECONDS - t0))s" >>"$host_tap"
+		return 0
+	fi
+	echo "not ok $n $name" >>"$host_tap"
+	sed 's/^/# /' "$log" | tail -n 60 >>"$host_tap"
+	return 1
+}
+
+echo "# pshare check: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), kernels: $kernels"
+declare -A usable
+host_step "dependencies installed (scripts/deps.sh)" bash scripts/deps.sh || deps_bad=1
+if [ -z "${deps_bad:-}" ]; then
+	for k in $kernels; do usable[$k]=1; done
+	if [[ " $kernels " == *" debug "* ]]; then
+		host_step "debug kernel built (scripts/debug-kernel.sh)" bash scripts/debug-kernel.sh ||
+			usable[debug]=
+	fi
+	for k in $kernels; do
+		[ -n "${usable[$k]}" ] || continue
+		host_step "pshare.ko builds without warnings ($k)" bash scripts/build.sh "$k" ||
+			usable[$k]=
+	done
+	host_step "make tools" bash -c 'need() { [ -f "$1/Makefile" ] || { echo "error: $1/Makefile missing" >&2; exit 1; }; }; need userspace-tools && make tools' ||
+		tools_bad=1
+	host_step "make selftests" bash -c '[ -f selftests/Makefile ] || { echo "error: selftests/Makefile missing" >&2; exit 1; }; [ -f selftests/run.sh ] || { echo "error: selftests/run.sh missing" >&2; exit 1; }; make selftests' ||
+		tools_bad=1
+	if [ -n "${tools_bad:-}" ]; then
+		for k in $kernels; do usable[$k]=; done
+	fi
+fi
+echo "TAP version 13"
+echo "# host build"
+cat "$host_tap"
+count_tap "$host_tap" >"$out/host.counts"
+if [ -n "${deps_bad:-}" ]; then
+	summary
+fi
+
+# --- VMs -------------------------------------------------------------------------
+for k in $kernels; do
+	tap=$out/$k.tap
+	res=$out/$k.result
+	log=$out/$k-console.log
+	rm -f "$tap" "$res"
+	echo
+	echo "# selftests on the $k kernel"
+	if [ -z "${usable[$k]}" ]; then
+		{
+			echo "TAP version 13"
+			echo "1..2"
+			echo "not ok 1 vm exited normally ($k) # not run: a host build step above failed"
+			echo "not ok 2 console clean ($k) # not run: a host build step above failed"
+		} >"$tap"
+		cat "$tap"
+		count_tap "$tap" >"$out/$k.counts"
+		continue
+	fi
+
+	vmtap=build/vm-out/check-$k-$$.tap
+	[ "$k" = debug ] && timeout=${PSHARE_CHECK_TIMEOUT_DEBUG:-3000} || timeout=${PSHARE_CHECK_TIMEOUT_STOCK:-1200}
+	echo "# booting the $k kernel, console log $log (timeout ${timeout}s)" >&2
+	t0=$SECONDS
+	if [ "${PSHARE_CHECK_VERBOSE:-0}" = 1 ]; then
+		CMD="bash selftests/run.sh 2>&1 | tee $vmtap; exit \${PIPESTATUS[0]}" \
+			bash scripts/vm.sh --kernel "$k" --timeout "$timeout" --log "$log" --result "$res"
+	else
+		CMD="bash selftests/run.sh >$vmtap 2>&1" \
+			bash scripts/vm.sh --kernel "$k" --timeout "$timeout" --log "$log" --result "$res" \
+			>"$out/$k-vm.out" 2>&1
+	fi
+	vmrc=$?
+	secs=$((SECONDS - t0))
+
+	exit_status=none timed_out=0 console_clean=0
+	if [ -f "$res" ]; then
+		exit_status=$(sed -n 's/^exit=//p' "$res")
+		timed_out=$(sed -n 's/^timeout=//p' "$res")
+		console_clean=$(sed -n 's/^console_clean=//p' "$res")
+	fi
+	h=0
+	{
+		if [ -f "$vmtap" ]; then
+			cat "$vmtap"
+		fi
+		echo "# harness ($k)"
+		echo "TAP version 13"
+		if [ ! -f "$vmtap" ] || ! grep -qE '^(not )?ok [0-9]+' "$vmtap"; then
+			h=$((h + 1)); echo "not ok $h selftests ran ($k) # no TAP results (run.sh status $exit_status)"
+		elif [ "$exit_status" != 0 ] && [ "$exit_status" != none ] &&
+			! grep -qE '^not ok [0-9]+' "$vmtap"; then
+			h=$((h + 1)); echo "not ok $h selftests/run.sh succeeded ($k) # exited $exit_status without a failed result"
+		fi
+		if [ "$exit_status" = none ] || [ "$exit_status" = 125 ]; then
+			why="VM crashed or init failed"
+			[ "$timed_out" = 1 ] && why="timed out after ${timeout}s"
+			[ "$exit_status" = 125 ] && why="VM setup failed (see console log)"
+			[ -f "$res" ] || why="vm.sh failed before booting (status $vmrc): $(tail -n 3 "$out/$k-vm.out" 2>/dev/null | tr '\n' ' ')"
+			h=$((h + 1)); echo "not ok $h vm exited normally ($k) # $why"
+		else
+			h=$((h + 1)); echo "ok $h vm exited normally ($k) # ${secs}s"
+		fi
+		if [ "$console_clean" = 1 ]; then
+			h=$((h + 1)); echo "ok $h console clean ($k)"
+		else
+			h=$((h + 1)); echo "not ok $h console clean ($k) # see $log"
+			if [ -f "$log" ]; then
+				checklogs=("$log")
+				run=$(grep -a -o 'pshare_run=[^ ]*' "$log" | head -n1 | cut -d= -f2)
+				[ -n "$run" ] && [ -f "build/vm-out/$run/dmesg" ] && checklogs+=("build/vm-out/$run/dmesg")
+				bash scripts/console-check.sh "${checklogs[@]}" | sed 's/^/# /'
+				echo "# last console lines:"
+				tail -n 40 "$log" | tr -d '\r' | sed 's/^/#   /'
+			fi
+		fi
+	} >"$tap"
+	rm -f "$vmtap"
+	cat "$tap"
+	count_tap "$tap" >"$out/$k.counts"
+done
+
+summary
