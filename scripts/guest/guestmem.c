@@ -20,7 +20,8 @@
  * the host sees the failure instead of a silent hang.
  *
  * Tunables on the kernel command line: guestmem.reserve=MiB (left free for
- * the kernel, default 48), guestmem.keep=MiB (kept after step 2, default 96),
+ * the kernel, default 48), guestmem.fill=MiB (write this much instead of
+ * MemAvailable - reserve), guestmem.keep=MiB (kept after step 2, default 96),
  * guestmem.period=seconds (between re-verify passes, default 3).
  */
 #define _GNU_SOURCE
@@ -35,6 +36,14 @@
 
 #define MIB (1024UL * 1024UL)
 #define PROGRESS_STEP (64UL * MIB)
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+}
 
 /* The pattern: a 64-bit mix of the word's index and a per-boot seed. */
 static uint64_t pattern_word(uint64_t index, uint64_t seed)
@@ -84,7 +93,8 @@ static unsigned long meminfo_kib(const char *field)
 	return v;
 }
 
-static void fill(uint64_t *buf, size_t bytes, uint64_t seed)
+static void fill(uint64_t *buf, size_t bytes, uint64_t seed,
+		 const struct timespec *t0)
 {
 	size_t words = bytes / sizeof(uint64_t), i;
 
@@ -92,8 +102,8 @@ static void fill(uint64_t *buf, size_t bytes, uint64_t seed)
 		buf[i] = pattern_word(i, seed);
 		if (((i + 1) * sizeof(uint64_t)) % PROGRESS_STEP == 0 &&
 		    (i + 1) * sizeof(uint64_t) < bytes)
-			printf("GUEST: writing... %zu MiB\n",
-			       (i + 1) * sizeof(uint64_t) / MIB);
+			printf("GUEST: writing... %zu MiB (%.0f s)\n",
+			       (i + 1) * sizeof(uint64_t) / MIB, elapsed(t0));
 	}
 }
 
@@ -126,6 +136,8 @@ int main(void)
 	unsigned long reserve = read_cmdline_ulong("guestmem.reserve", 48);
 	unsigned long keep = read_cmdline_ulong("guestmem.keep", 96);
 	unsigned long period = read_cmdline_ulong("guestmem.period", 3);
+	unsigned long fill_mib = read_cmdline_ulong("guestmem.fill", 0);
+	struct timespec t0;
 	unsigned long avail_mib, total_mib;
 	struct timespec ts;
 	unsigned long pass;
@@ -146,6 +158,10 @@ int main(void)
 		return 1;
 	}
 	bytes = (avail_mib - reserve) * MIB;
+	if (fill_mib && fill_mib * MIB < bytes)
+		bytes = fill_mib * MIB;
+	if (keep * MIB > bytes)
+		keep = bytes / MIB;
 	printf("GUEST: MemAvailable %lu MiB, writing a pattern over %zu MiB\n",
 	       avail_mib, bytes / MIB);
 
@@ -157,10 +173,13 @@ int main(void)
 		return 1;
 	}
 
-	fill(buf, bytes, seed);
-	printf("GUEST: wrote %zu MiB\n", bytes / MIB);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fill(buf, bytes, seed, &t0);
+	printf("GUEST: wrote %zu MiB in %.1f s\n", bytes / MIB, elapsed(&t0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (check(buf, bytes, seed) == 0)
-		printf("GUEST: verify ok %zu MiB\n", bytes / MIB);
+		printf("GUEST: verify ok %zu MiB in %.1f s\n", bytes / MIB,
+		       elapsed(&t0));
 
 	/* Give the tail back to the guest kernel: free in the guest, still
 	 * resident in the host's region until the balloon takes it. */

@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The real client: an unmodified QEMU with KVM whose guest RAM is a pshare
+# region, ballooned over QMP. Runs inside the test VM (selftests/run.sh) and
+# prints TAP.
+#
+#   1. the guest boots on pshare memory, fills most of its RAM with a pattern
+#      and reads it back;
+#   2. the region holds that data (pages_private, from st_blocks);
+#   3. inflating virtio-balloon to leave the guest 256 MiB makes QEMU punch
+#      holes in the region: its resident pages fall by a clear amount;
+#   4. after deflating, the guest's kept data is still intact;
+#   5. after a guest reset (system_reset) it boots and verifies again;
+#   6. once QEMU is gone and the file removed, pshare's global counters fall
+#      back to where they were.
+#
+# Needs: /dev/kvm (kvm + kvm-amd/kvm-intel loaded), pshare mounted on
+# /run/pshare, and the inner guest built on the host beforehand
+# (bash scripts/guest/build.sh, or make -C selftests/kvm).
+#
+# Environment: GUEST_MEM_MIB (default 512), BALLOON_MIB (guest RAM while
+# inflated, default 256), GUEST_FILL_MIB (pattern size, default 256; 128 on
+# the debug kernel), GUEST_KEEP_MIB (kept after the fill, default 64),
+# GUEST_ACCEL=tcg to try without KVM (slow).
+#
+# Why not fill all of the guest's free RAM: under nested KVM in a TCG VM every
+# first touch of a guest page is a nested page fault through emulated SVM,
+# about 1-4 ms each, so 400 MiB takes minutes. 256 MiB written and 192 MiB of
+# it released in the guest is enough for the balloon (256 MiB) to take mostly
+# written pages, because the guest's page allocator hands out the most
+# recently freed blocks first.
+
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$top/scripts/guest/lib.sh"
+
+mem=${GUEST_MEM_MIB:-512}
+target=${BALLOON_MIB:-256}
+if [ "${PSHARE_KERNEL:-stock}" = debug ]; then
+	fill=${GUEST_FILL_MIB:-128}
+else
+	fill=${GUEST_FILL_MIB:-256}
+fi
+keep=${GUEST_KEEP_MIB:-64}
+GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$keep ${GUEST_APPEND:-}"
+mnt=/run/pshare
+sysfs=/sys/kernel/mm/pshare
+PLAN=10
+n=0
+failed=0
+
+ok()     { n=$((n + 1)); echo "ok $n $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $*"; failed=1; }
+skip()   { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+diag()   { echo "# $*"; }
+skip_rest() {
+	while [ "$n" -lt "$PLAN" ]; do
+		skip "guest_balloon step $((n + 1))" "$1"
+	done
+	finish
+}
+finish() {
+	exit $failed
+}
+
+# The last value of a counter in sysfs, or "?" without it.
+global() { cat "$sysfs/$1" 2>/dev/null || echo "?"; }
+mib()    { echo $(( $1 / 256 )); }
+
+echo "1..$PLAN"
+
+# --- prerequisites -------------------------------------------------------
+if [ ! -c /dev/kvm ]; then
+	for m in irqbypass kvm ccp kvm-amd kvm-intel; do
+		modprobe "$m" 2>/dev/null
+	done
+fi
+if [ ! -c /dev/kvm ] && [ "$GUEST_ACCEL" = kvm ]; then
+	skip_rest "/dev/kvm missing (load kvm and kvm-amd/kvm-intel; a TCG VM needs -cpu max)"
+fi
+if ! guest_check_built; then
+	skip_rest "inner guest not built: run 'bash scripts/guest/build.sh' on the host"
+fi
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+fi
+if ! grep -qs " $mnt pshare " /proc/mounts; then
+	echo "Bail out! pshare is not mounted on $mnt (insmod pshare.ko; mount -t pshare pshare $mnt)"
+	exit 1
+fi
+
+region=$mnt/kvm-balloon-$$
+before_regions=$(global regions)
+before_private=$(global pages_private)
+# The sharing scanner would also lower pages_private: keep it stopped so
+# that what falls here is the balloon's doing.
+scan_run=$(global run)
+if [ "$scan_run" != "?" ] && [ "$scan_run" != 0 ]; then
+	echo 0 > "$sysfs/run" && diag "stopped the pshare scanner (run was $scan_run)"
+fi
+cleanup() {
+	[ "$scan_run" != "?" ] && [ "$scan_run" != 0 ] && echo "$scan_run" > "$sysfs/run"
+	guest_stop
+	rm -f "$region"
+	[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+dump_guest() {
+	diag "--- guest console (last 15 lines) ---"
+	tail -n 15 "$GUEST_LOG" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
+	diag "--- QEMU output ---"
+	sed 's/^/#   /' "$GUEST_RUN/qemu.out" 2>/dev/null
+	diag "--- dmesg (last 10 lines) ---"
+	dmesg 2>/dev/null | tail -n 10 | sed 's/^/#   /'
+}
+
+# --- 1: boot, write, verify ----------------------------------------------
+t0=$SECONDS
+guest_start "$region" "$mem"
+if guest_wait_qmp 30 && guest_wait 'GUEST: verify (ok|FAILED)' 1 300 &&
+   [ "$(guest_count 'GUEST: verify ok')" -ge 1 ]; then
+	ok "guest on pshare memory wrote and verified its pattern ($(guest_last_line 'GUEST: wrote' | sed 's/.*wrote //'), $((SECONDS - t0)) s)"
+else
+	not_ok "guest on pshare memory wrote and verified its pattern"
+	dump_guest
+	skip_rest "the guest did not come up"
+fi
+guest_wait 'GUEST: released' 1 30
+written=$(guest_last_line 'GUEST: wrote' | sed -n 's/.*wrote \([0-9]*\) MiB.*/\1/p')
+
+# --- 2: the region holds the data ----------------------------------------
+full=$(region_pages "$region")
+diag "region $region: $full pages private ($(mib "$full") MiB) after the guest wrote ${written:-?} MiB"
+diag "debugfs: $(region_line "$region")"
+if [ -n "$written" ] && [ "$full" -ge $((written * 256)) ] &&
+   [ "$full" -le $((mem * 256)) ]; then
+	ok "region holds the guest's data ($(mib "$full") MiB resident, >= ${written} MiB written, <= ${mem} MiB)"
+else
+	not_ok "region holds the guest's data ($full pages resident, ${written:-?} MiB written)"
+fi
+
+# --- 3: inflate ----------------------------------------------------------
+t0=$SECONDS
+actual=$(guest_qmp balloon "${target}M" --wait 120)
+rc=$?
+if [ $rc -eq 0 ]; then
+	ok "balloon inflated: guest RAM ${target} MiB ($((SECONDS - t0)) s)"
+else
+	not_ok "balloon inflated: guest RAM ${target} MiB (QEMU reports $(( ${actual:-0} / 1048576 )) MiB)"
+	dump_guest
+fi
+
+# --- 4: the region shrinks (QEMU punches holes) -------------------------
+# The balloon takes (mem - target) MiB of guest pages, mostly ones the guest
+# wrote and released; demand at least half of that back from the region, or
+# 3/4 of what the guest released if that is less.
+need=$(( (mem - target) * 256 / 2 ))
+released=$(( (${written:-0} - keep) * 256 * 3 / 4 ))
+[ "$released" -gt 0 ] && [ "$released" -lt "$need" ] && need=$released
+end=$((SECONDS + 60))
+while :; do
+	now=$(region_pages "$region")
+	[ $((full - now)) -ge "$need" ] && break
+	[ "$SECONDS" -lt "$end" ] || break
+	sleep 1
+done
+diag "region: $full -> $now pages private ($(mib "$full") -> $(mib "$now") MiB, freed $(mib $((full - now))) MiB); sysfs pages_private $(global pages_private)"
+diag "debugfs: $(region_line "$region")"
+if [ $((full - now)) -ge "$need" ]; then
+	ok "inflation freed region memory: $(mib $((full - now))) MiB (>= $(mib "$need") MiB expected)"
+else
+	not_ok "inflation freed region memory: only $(mib $((full - now))) MiB (>= $(mib "$need") MiB expected)"
+	dump_guest
+fi
+
+# --- 5: pshare's own figures agree ---------------------------------------
+line=$(region_line "$region")
+if [ -z "$line" ]; then
+	skip "debugfs regions line agrees with st_blocks" "no /sys/kernel/debug/pshare/regions entry for the region"
+else
+	dbg=$(echo "$line" | awk '{print $3}')
+	now=$(region_pages "$region")
+	g=$(global pages_private)
+	if [ "$dbg" = "$now" ] && [ "$g" != "?" ] && [ "$g" -ge "$now" ]; then
+		ok "debugfs pages_private ($dbg) = st_blocks/8, sysfs total ($g) >= region"
+	else
+		not_ok "debugfs pages_private ($dbg) = st_blocks/8 ($now), sysfs total ($g) >= region"
+	fi
+fi
+
+# --- 6: data intact while inflated ---------------------------------------
+c=$(guest_count 'GUEST: reverify ok')
+if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 30 &&
+   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+	ok "guest data intact while inflated ($(guest_last_line 'GUEST: reverify ok' | sed 's/.*pass=[0-9]* //'))"
+else
+	not_ok "guest data intact while inflated"
+	dump_guest
+fi
+
+# --- 7: deflate ----------------------------------------------------------
+actual=$(guest_qmp balloon "${mem}M" --wait 120)
+if [ $? -eq 0 ]; then
+	ok "balloon deflated: guest RAM back to ${mem} MiB"
+else
+	not_ok "balloon deflated (QEMU reports $(( ${actual:-0} / 1048576 )) MiB)"
+fi
+
+# --- 8: re-verify after deflation ----------------------------------------
+c=$(guest_count 'GUEST: reverify ok')
+if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 30 &&
+   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+	ok "guest re-verified its data after deflation ($(guest_last_line 'GUEST: reverify ok' | sed 's/.*pass=[0-9]* //'))"
+else
+	not_ok "guest re-verified its data after deflation"
+	dump_guest
+fi
+diag "region after deflation: $(mib "$(region_pages "$region")") MiB resident"
+
+# --- 9: reboot -----------------------------------------------------------
+t0=$SECONDS
+if guest_qmp system_reset && guest_wait 'GUEST: init started' 2 120 &&
+   guest_wait 'GUEST: verify (ok|FAILED)' 2 300 &&
+   [ "$(guest_count 'GUEST: verify ok')" -ge 2 ]; then
+	ok "guest rebooted (system_reset) and verified a fresh pattern ($((SECONDS - t0)) s)"
+else
+	not_ok "guest rebooted (system_reset) and verified a fresh pattern"
+	dump_guest
+fi
+
+# --- 10: everything is released -----------------------------------------
+guest_stop
+rm -f "$region"
+after_regions=$(global regions)
+after_private=$(global pages_private)
+diag "sysfs before: regions $before_regions pages_private $before_private; after: regions $after_regions pages_private $after_private"
+if [ "$after_regions" = "?" ] || [ "$after_private" = "?" ]; then
+	skip "global counters back to their start values" "no $sysfs counters"
+elif [ "$after_regions" = "$before_regions" ] && [ "$after_private" = "$before_private" ]; then
+	ok "QEMU gone, region removed: global counters back to their start values"
+else
+	not_ok "QEMU gone, region removed: global counters back to their start values"
+fi
+
+finish
