@@ -615,18 +615,51 @@ TEST_F(fs, sysfs_counters_read_only)
 	}
 }
 
-/* debugfs lists the region with its inode, size and counts. */
-TEST_F(fs, debugfs_lists_region)
+/* Find the debugfs line of inode @ino; false when it is not listed. */
+static bool debugfs_line(struct __test_metadata *_metadata,
+			 unsigned long long ino, unsigned long long col[6],
+			 char *domain, char *name)
 {
-	unsigned long long ino, size, priv, zero, shared, cow;
-	static const unsigned long holes[] = { 3 };
-	char line[4096], domain[64], name[PATH_MAX];
-	struct statfs sfs;
-	const char *base;
-	struct stat st;
+	char line[4096];
 	bool found = false;
 	int lines = 0;
 	FILE *f;
+
+	f = fopen(PS_DEBUGFS, "r");
+	EXPECT_NE(NULL, f) TH_LOG("%s: %s", PS_DEBUGFS, strerror(errno));
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (lines++ == 0)
+			continue;	/* header */
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %63s %4095[^\n]",
+			   &col[0], &col[1], &col[2], &col[3], &col[4], &col[5],
+			   domain, name) != 8) {
+			TH_LOG("unparsable line: %s", line);
+			EXPECT_TRUE(false);
+			continue;
+		}
+		if (col[0] == ino) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	EXPECT_LE(1, lines) TH_LOG("no header line");
+	return found;
+}
+
+/* debugfs lists the region with its inode, size and counts. */
+TEST_F(fs, debugfs_lists_region)
+{
+	static const unsigned long holes[] = { 3, 5 };
+	char domain[64], name[PATH_MAX];
+	struct pshare_region_stats s;
+	unsigned long long col[6];
+	unsigned char *m;
+	struct statfs sfs;
+	const char *base;
+	struct stat st;
 
 	if (statfs("/sys/kernel/debug", &sfs) ||
 	    sfs.f_type != 0x64626720 /* DEBUGFS_MAGIC */)
@@ -635,35 +668,45 @@ TEST_F(fs, debugfs_lists_region)
 	ASSERT_EQ(0, ftruncate(self->r.fd, 6 * PS_PAGE));
 	ps_pwrite_page(_metadata, self->r.fd, 0, 1);
 	ps_pwrite_page(_metadata, self->r.fd, 4, 2);
-	read_map_pages(_metadata, self->r.fd, 6, holes, 1);
+	read_map_pages(_metadata, self->r.fd, 6, holes, 2);
+	/* One zero-frame page written: a break. */
+	m = mmap(NULL, PS_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, self->r.fd,
+		 5 * PS_PAGE);
+	ASSERT_NE(MAP_FAILED, m);
+	m[0] = 1;
+	munmap(m, PS_PAGE);
 	ASSERT_EQ(0, fstat(self->r.fd, &st));
 	base = strrchr(self->r.path, '/') + 1;
+	PS_STATS(self->dev, self->r.fd, &s);
 
-	f = fopen(PS_DEBUGFS, "r");
-	ASSERT_NE(NULL, f) TH_LOG("%s: %s", PS_DEBUGFS, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		if (lines++ == 0)
-			continue;	/* header */
-		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %63s %4095[^\n]",
-			   &ino, &size, &priv, &zero, &shared, &cow,
-			   domain, name) != 8) {
-			TH_LOG("unparsable line: %s", line);
-			EXPECT_TRUE(false);
-			continue;
-		}
-		if (ino != st.st_ino)
-			continue;
-		found = true;
-		EXPECT_EQ(6 * PS_PAGE, size);
-		EXPECT_EQ(2, priv);
-		EXPECT_EQ(1, zero);
-		EXPECT_EQ(0, shared);
-		EXPECT_NE(NULL, strstr(name, base))
-			TH_LOG("name '%s' does not mention %s", name, base);
-	}
-	fclose(f);
-	EXPECT_LE(1, lines) TH_LOG("no header line");
-	EXPECT_TRUE(found) TH_LOG("inode %llu not listed", (unsigned long long)st.st_ino);
+	ASSERT_TRUE(debugfs_line(_metadata, st.st_ino, col, domain, name))
+		TH_LOG("inode %llu not listed", (unsigned long long)st.st_ino);
+	EXPECT_EQ(6 * PS_PAGE, col[1]);
+	EXPECT_EQ(3, col[2]);
+	EXPECT_EQ(1, col[3]);
+	EXPECT_EQ(0, col[4]);
+	EXPECT_EQ(1, col[5]);
+	EXPECT_EQ(s.pages_private, col[2]);
+	EXPECT_EQ(s.pages_zero, col[3]);
+	EXPECT_EQ(s.cow_breaks, col[5]);
+	EXPECT_EQ(s.domain, strtoull(domain, NULL, 0))
+		TH_LOG("domain column '%s'", domain);
+	EXPECT_NE(NULL, strstr(name, base))
+		TH_LOG("name '%s' does not mention %s", name, base);
+
+	/* Unlinked but open: still listed, as "(deleted)". */
+	ASSERT_EQ(0, unlink(self->r.path));
+	self->r.unlinked = true;
+	ASSERT_TRUE(debugfs_line(_metadata, st.st_ino, col, domain, name))
+		TH_LOG("unlinked inode %llu not listed",
+		       (unsigned long long)st.st_ino);
+	EXPECT_NE(NULL, strstr(name, "(deleted)")) TH_LOG("name '%s'", name);
+	EXPECT_EQ(3, col[2]);
+
+	/* Closed: gone. */
+	close(self->r.fd);
+	self->r.fd = -1;
+	EXPECT_FALSE(debugfs_line(_metadata, st.st_ino, col, domain, name));
 }
 
 /* A second mount on a temporary directory, with and without options. */

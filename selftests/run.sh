@@ -3,7 +3,9 @@
 #
 # Run the pshare selftests inside the test VM and print TAP:
 #
-#   make vm CMD='bash selftests/run.sh'
+#   make vm CMD='bash selftests/run.sh'            everything
+#   make vm CMD='bash selftests/run.sh mmap kvm'   only programs whose name
+#                                                  contains one of the words
 #
 # Runs every selftests/pshare_*_test binary (built on the host by
 # `make -C selftests`) and then every executable selftests/kvm/*.sh. Each of
@@ -27,6 +29,18 @@ trap 'rm -rf "$tmp"' EXIT
 failed=0
 ran=0
 bad=()
+filters=("$@")
+
+# wanted NAME: is NAME selected by the command-line words (all if none)?
+wanted() {
+	local f
+
+	[ ${#filters[@]} -eq 0 ] && return 0
+	for f in "${filters[@]}"; do
+		case $1 in *"$f"*) return 0 ;; esac
+	done
+	return 1
+}
 
 # run_one NAME CMD...: run one TAP-printing program, pass its output through,
 # and add a "not ok" result when it died without saying so.
@@ -86,6 +100,7 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 
 for t in "${tests[@]}"; do
+	wanted "$(basename "$t")" || continue
 	if [ ! -x "$t" ]; then
 		echo "# selftests: pshare: $(basename "$t")"
 		echo "TAP version 13"
@@ -100,9 +115,14 @@ done
 
 for s in "$here"/kvm/*.sh; do
 	[ -x "$s" ] || continue
+	wanted "kvm/$(basename "$s")" || continue
 	run_one "kvm/$(basename "$s")" "$s"
 done
 
+if [ "$ran" -eq 0 ] && [ "$failed" -eq 0 ]; then
+	echo "# pshare selftests: no program matched: ${filters[*]}"
+	exit 1
+fi
 if [ "$failed" -ne 0 ]; then
 	echo "# pshare selftests: FAILED: ${bad[*]} ($ran programs run)"
 	exit 1
