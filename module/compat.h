@@ -28,4 +28,7 @@ static inline void pshare_vm_flags_set(struct vm_area_struct *vma,
 	vma->vm_flags |= flags;
 }
 
+/* register_shrinker() names the shrinker since 6.0; 6.7 replaced it. */
+#define pshare_register_shrinker(s, name)	register_shrinker(s, name)
+
 #endif /* _PSHARE_COMPAT_H */

@@ -5,7 +5,8 @@
  *
  * regions:	one line per region,
  *		ino size pages_private pages_zero pages_shared cow_breaks
- *		domain name
+ *		domain shares min max target active(permille) fast slow
+ *		current pages_paged paged_out paged_in name
  * table:	the sharing hash table: size, load, metadata bytes and the
  *		probe-distance histogram (how far lookups walk)
  * hash_bits:	bits of the content hash kept (64); fewer force collisions,
@@ -28,7 +29,7 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 {
 	struct pshare_region *r;
 
-	seq_puts(m, "ino size pages_private pages_zero pages_shared cow_breaks domain name\n");
+	seq_puts(m, "ino size pages_private pages_zero pages_shared cow_breaks domain shares min max target active fast slow current pages_paged paged_out paged_in name\n");
 	mutex_lock(&pshare_regions_lock);
 	list_for_each_entry(r, &pshare_regions, node) {
 		struct inode *inode = &r->vfs_inode;
@@ -41,6 +42,15 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 			   atomic_long_read(&r->pages_shared),
 			   atomic_long_read(&r->cow_breaks),
 			   READ_ONCE(r->domain));
+		seq_printf(m, "%llu %llu %llu %llu %u %u %u %u %ld %ld %ld ",
+			   pshare_region_shares(r), READ_ONCE(r->min_pages),
+			   pshare_region_max(r),
+			   min(READ_ONCE(r->target), pshare_region_max(r)),
+			   pshare_active_estimate(r), READ_ONCE(r->sample.fast),
+			   READ_ONCE(r->sample.slow), pshare_active_current(r),
+			   atomic_long_read(&r->pages_paged),
+			   atomic_long_read(&r->paged_out),
+			   atomic_long_read(&r->paged_in));
 		if (alias && !d_unlinked(alias))
 			seq_printf(m, "%pd\n", alias);
 		else

@@ -66,7 +66,9 @@ static long pshare_ioctl_api(void __user *uarg)
 
 	api.version = PSHARE_API_VERSION;
 	api.features = PSHARE_FEATURE_REGION_STATS | PSHARE_FEATURE_ZERO_FRAME |
-		       PSHARE_FEATURE_SHARING | PSHARE_FEATURE_DOMAINS;
+		       PSHARE_FEATURE_SHARING | PSHARE_FEATURE_DOMAINS |
+		       PSHARE_FEATURE_POLICY | PSHARE_FEATURE_SAMPLING |
+		       PSHARE_FEATURE_PAGING;
 	return pshare_copy_result(uarg, &api, sizeof(api), api.argsz);
 }
 
@@ -119,6 +121,17 @@ static long pshare_ioctl_region_stats(void __user *uarg)
 	st.pages_shared = atomic_long_read(&r->pages_shared);
 	st.cow_breaks = atomic_long_read(&r->cow_breaks);
 	st.domain = READ_ONCE(r->domain);
+	st.shares = pshare_region_shares(r);
+	st.min_pages = READ_ONCE(r->min_pages);
+	st.max_pages = pshare_region_max(r);
+	st.target_pages = min(READ_ONCE(r->target), st.max_pages);
+	st.active_permille = pshare_active_estimate(r);
+	st.active_fast = READ_ONCE(r->sample.fast);
+	st.active_slow = READ_ONCE(r->sample.slow);
+	st.active_current = pshare_active_current(r);
+	st.pages_paged = atomic_long_read(&r->pages_paged);
+	st.paged_out = atomic_long_read(&r->paged_out);
+	st.paged_in = atomic_long_read(&r->paged_in);
 	err = pshare_copy_result(uarg, &st, sizeof(st), st.argsz);
 	fdput(f);
 	return err;
@@ -147,6 +160,56 @@ static long pshare_ioctl_region_set_domain(void __user *uarg)
 	return err;
 }
 
+static long pshare_ioctl_region_set_policy(void __user *uarg)
+{
+	struct pshare_region_policy arg;
+	struct pshare_region *r;
+	struct fd f;
+	int err;
+
+	err = pshare_copy_args(&arg, sizeof(arg),
+			       offsetofend(struct pshare_region_policy, max_pages),
+			       uarg);
+	if (err)
+		return err;
+	if (arg.flags & ~(PSHARE_POLICY_SHARES | PSHARE_POLICY_MIN |
+			  PSHARE_POLICY_MAX) || arg.reserved)
+		return -EINVAL;
+
+	err = pshare_region_fdget(arg.fd, FMODE_WRITE, &f, &r);
+	if (err)
+		return err;
+	err = pshare_region_set_policy(r, arg.flags, arg.shares, arg.min_pages,
+				       arg.max_pages);
+	fdput(f);
+	return err;
+}
+
+static long pshare_ioctl_region_set_backing(void __user *uarg)
+{
+	struct pshare_region_backing arg;
+	struct pshare_region *r;
+	struct fd f;
+	int err;
+
+	err = pshare_copy_args(&arg, sizeof(arg),
+			       offsetofend(struct pshare_region_backing, backing_fd),
+			       uarg);
+	if (err)
+		return err;
+	if (arg.flags)
+		return -EINVAL;
+
+	err = pshare_region_fdget(arg.fd, FMODE_WRITE, &f, &r);
+	if (err)
+		return err;
+	err = pshare_region_set_backing(r, arg.backing_fd);
+	fdput(f);
+	if (!err)
+		pshare_reclaim_kick();
+	return err;
+}
+
 static long pshare_dev_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
 {
@@ -159,6 +222,10 @@ static long pshare_dev_ioctl(struct file *file, unsigned int cmd,
 		return pshare_ioctl_region_stats(uarg);
 	case PSHARE_IOC_REGION_SET_DOMAIN:
 		return pshare_ioctl_region_set_domain(uarg);
+	case PSHARE_IOC_REGION_SET_POLICY:
+		return pshare_ioctl_region_set_policy(uarg);
+	case PSHARE_IOC_REGION_SET_BACKING:
+		return pshare_ioctl_region_set_backing(uarg);
 	default:
 		return -ENOTTY;
 	}

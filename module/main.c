@@ -26,9 +26,15 @@ static int __init pshare_init(void)
 	err = pshare_scan_init();
 	if (err)
 		goto out_pmap;
-	err = pshare_sysfs_init();
+	err = pshare_reclaim_init();
 	if (err)
 		goto out_scan;
+	err = pshare_sample_init();
+	if (err)
+		goto out_reclaim;
+	err = pshare_sysfs_init();
+	if (err)
+		goto out_sample;
 	pshare_debugfs_init();
 	err = pshare_dev_init();
 	if (err)
@@ -43,6 +49,10 @@ out_dev:
 out_debugfs:
 	pshare_debugfs_exit();
 	pshare_sysfs_exit();
+out_sample:
+	pshare_sample_exit();
+out_reclaim:
+	pshare_reclaim_exit();
 out_scan:
 	pshare_scan_exit();
 out_pmap:
@@ -56,6 +66,8 @@ static void __exit pshare_exit(void)
 	pshare_dev_exit();
 	pshare_debugfs_exit();
 	pshare_sysfs_exit();
+	pshare_sample_exit();
+	pshare_reclaim_exit();
 	pshare_scan_exit();
 	pshare_pmap_exit();
 }

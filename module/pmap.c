@@ -87,7 +87,7 @@ static inline void *pshare_entry_of(struct page *page)
  * The caller fills it, then publishes it in the pmap; it returns with two
  * references: the pmap's and the caller's.
  */
-static struct page *pshare_frame_alloc(void)
+struct page *pshare_frame_alloc(void)
 {
 	struct page *page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
 
@@ -100,7 +100,7 @@ static struct page *pshare_frame_alloc(void)
 }
 
 /* Undo pshare_frame_alloc() for a frame that never reached the pmap. */
-static void pshare_frame_discard(struct page *page)
+void pshare_frame_discard(struct page *page)
 {
 	set_page_private(page, 0);
 	__ClearPageLocked(page);
@@ -108,7 +108,7 @@ static void pshare_frame_discard(struct page *page)
 	put_page(page);
 }
 
-static void pshare_account_private(struct pshare_region *r, long nr)
+void pshare_account_private(struct pshare_region *r, long nr)
 {
 	atomic_long_add(nr, &r->pages_private);
 	atomic_long_add(nr, &pshare_stats.pages_private);
@@ -132,7 +132,7 @@ static void pshare_account_shared(struct pshare_region *r, long nr)
  * The caller holds the page lock, has already changed the PPN's entry, and
  * drops the pmap's reference to the frame after unlocking it.
  */
-static void pshare_frame_unuse(struct pshare_region *r, struct page *page)
+void pshare_frame_unuse(struct pshare_region *r, struct page *page)
 {
 	unsigned long users = pshare_frame_users(page);
 
@@ -166,9 +166,9 @@ static inline void pshare_frame_put_entry(struct page *page)
 /*
  * pshare_entry_get - the frame of @ppn with a reference, not locked
  *
- * Returns NULL for a hole or a zero entry: both read as zeros. The entry
- * may change as soon as this returns; readers that only copy data out
- * need no more than the reference.
+ * Returns NULL for a hole or a zero entry: both read as zeros. A paged-out
+ * page is read back first. The entry may change as soon as this returns;
+ * readers that only copy data out need no more than the reference.
  */
 static struct page *pshare_entry_get(struct pshare_region *r, pgoff_t ppn)
 {
@@ -181,6 +181,13 @@ static struct page *pshare_entry_get(struct pshare_region *r, pgoff_t ppn)
 		if (!entry || entry == PSHARE_ZERO_ENTRY) {
 			page = NULL;
 			break;
+		}
+		if (entry == PSHARE_PAGED_ENTRY) {
+			rcu_read_unlock();
+			page = pshare_entry_lock(r, ppn);
+			if (!IS_ERR_OR_NULL(page))
+				unlock_page(page);
+			return page;
 		}
 		page = entry;
 		if (!get_page_unless_zero(page))
@@ -195,12 +202,15 @@ static struct page *pshare_entry_get(struct pshare_region *r, pgoff_t ppn)
 }
 
 /*
- * pshare_entry_lock - the frame of @ppn, referenced and locked
+ * __pshare_entry_lock - the frame of @ppn, referenced and locked
+ * @page_in: read a paged-out page back (else treat it as nothing to lock)
  *
- * Returns NULL for a hole. A zero entry returns the zero frame. Under the
- * page lock the entry is known to still point at the returned frame.
+ * Returns NULL for a hole, or an ERR_PTR when reading back failed. A zero
+ * entry returns the zero frame. Under the page lock the entry is known to
+ * still point at the returned frame.
  */
-struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
+struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
+				 bool page_in)
 {
 	struct page *page;
 	void *entry;
@@ -211,6 +221,15 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
 		if (!entry) {
 			rcu_read_unlock();
 			return NULL;
+		}
+		if (entry == PSHARE_PAGED_ENTRY) {
+			rcu_read_unlock();
+			if (!page_in)
+				return NULL;
+			page = pshare_page_in(r, ppn);
+			if (page)
+				return page;
+			continue;
 		}
 		page = entry == PSHARE_ZERO_ENTRY ? pshare_zero_page : entry;
 		if (!get_page_unless_zero(page)) {
@@ -230,6 +249,11 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
 		unlock_page(page);
 		put_page(page);
 	}
+}
+
+struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
+{
+	return __pshare_entry_lock(r, ppn, true);
 }
 
 /* ----------------------------------------------------------------------
@@ -325,6 +349,8 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 
 	for (;;) {
 		page = pshare_entry_lock(r, ppn);
+		if (IS_ERR(page))
+			return page;
 		if (page)
 			break;
 
@@ -402,8 +428,17 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 
 	unmap_mapping_pages(mapping, first, last - first + 1, false);
 	xa_for_each_range(&r->pmap, index, entry, first, last) {
-		struct page *page = pshare_entry_lock(r, index);
+		struct page *page;
 
+		/* A racing page-in loses its cmpxchg; one side accounts. */
+		if (entry == PSHARE_PAGED_ENTRY) {
+			if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) == entry) {
+				atomic_long_dec(&r->pages_paged);
+				atomic_long_dec(&pshare_stats.pages_paged);
+			}
+			continue;
+		}
+		page = __pshare_entry_lock(r, index, false);
 		if (!page)
 			continue;
 		xa_erase(&r->pmap, index);
@@ -428,8 +463,8 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 	struct page *page;
 
 	page = pshare_entry_lock(r, ppn);
-	if (!page)
-		return 0;
+	if (IS_ERR_OR_NULL(page))
+		return PTR_ERR_OR_ZERO(page);
 	if (pshare_is_zero(page)) {
 		unlock_page(page);
 		put_page(page);
@@ -529,6 +564,18 @@ void pshare_region_init(struct pshare_region *r)
 	atomic_long_set(&r->pages_zero, 0);
 	atomic_long_set(&r->pages_shared, 0);
 	atomic_long_set(&r->cow_breaks, 0);
+	r->shares = PSHARE_DEFAULT;
+	r->min_pages = 0;
+	r->max_pages = PSHARE_DEFAULT;
+	r->target = PSHARE_DEFAULT;
+	memset(&r->sample, 0, sizeof(r->sample));
+	r->sample.fast = r->sample.slow = r->sample.last = 1000;
+	r->backing = NULL;
+	mutex_init(&r->paging_lock);
+	atomic_long_set(&r->pages_paged, 0);
+	atomic_long_set(&r->paged_out, 0);
+	atomic_long_set(&r->paged_in, 0);
+	r->reclaim_cursor = 0;
 	INIT_LIST_HEAD(&r->node);
 }
 
@@ -541,6 +588,7 @@ void pshare_region_destroy(struct pshare_region *r)
 	pshare_pmap_remove(r, 0, ULONG_MAX);
 	filemap_invalidate_unlock(mapping);
 	xa_destroy(&r->pmap);
+	pshare_region_drop_backing(r);
 }
 
 /**
@@ -564,6 +612,8 @@ ssize_t pshare_region_read(struct pshare_region *r, loff_t pos,
 
 		n = min(n, iov_iter_count(to));
 		page = pshare_entry_get(r, pos >> PAGE_SHIFT);
+		if (IS_ERR(page))
+			return done ? done : PTR_ERR(page);
 		if (page) {
 			copied = copy_page_to_iter(page, offset, n, to);
 			put_page(page);
@@ -717,6 +767,7 @@ static vm_fault_t pshare_fault(struct vm_fault *vmf)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	struct address_space *mapping = inode->i_mapping;
+	struct pshare_region *r;
 	struct page *page;
 	vm_fault_t ret = VM_FAULT_LOCKED;
 
@@ -725,13 +776,17 @@ static vm_fault_t pshare_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
-	page = pshare_frame_get(pshare_region(inode), vmf->pgoff,
-				vmf->flags & FAULT_FLAG_WRITE);
+	r = pshare_region(inode);
+	page = pshare_frame_get(r, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE);
 	if (IS_ERR(page)) {
-		ret = vmf_error(PTR_ERR(page));
+		ret = PTR_ERR(page) == -EIO ? VM_FAULT_SIGBUS :
+		      vmf_error(PTR_ERR(page));
 		goto out;
 	}
 	vmf->page = page;
+	/* A fault on a sampled page is a touch: the sampler unmapped it. */
+	if (unlikely(xa_marked(&r->pmap, PSHARE_MARK_SAMPLED)))
+		pshare_sample_touch(r, vmf->pgoff);
 out:
 	filemap_invalidate_unlock_shared(mapping);
 	return ret;

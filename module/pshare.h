@@ -20,6 +20,24 @@
 #define PSHARE_MAX_BYTES	(1ULL << 40)
 
 /**
+ * struct pshare_sample - active memory estimate of a region
+ * @sampled:	PPNs marked for the current period
+ * @touched:	of those, how many were touched again
+ * @fast:	fast moving average of the active fraction, permille
+ * @slow:	slow moving average, permille
+ * @last:	estimate of the last full period, permille
+ * @periods:	periods sampled so far
+ */
+struct pshare_sample {
+	unsigned int sampled;
+	atomic_t touched;
+	u32 fast;
+	u32 slow;
+	u32 last;
+	unsigned long periods;
+};
+
+/**
  * struct pshare_region - one region file and its pmap
  * @pmap:		PPN -> frame. An entry is either a struct page of a
  *			frame (holding one page reference for this PPN), or
@@ -35,11 +53,24 @@
  * @pages_shared:	entries pointing at a shared frame (one in the hash
  *			table, possibly with no other user left)
  * @cow_breaks:		copy-on-write breaks in this region
+ * @shares:		allocation shares; PSHARE_DEFAULT means "the size
+ *			in pages" (shares proportional to size)
+ * @min_pages:		pages never taken from the region
+ * @max_pages:		pages it may hold; PSHARE_DEFAULT means its size
+ * @target:		pages the allocator wants it to hold (reclaim.c)
+ * @sample:		active memory sampling state (sample.c)
+ * @backing:		file pshare pages this region out to, or NULL;
+ *			set and read under @paging_lock
+ * @paging_lock:	serializes page-in, page-out and backing changes
+ * @pages_paged:	entries equal to PSHARE_PAGED_ENTRY
+ * @paged_out:		pages written to @backing, ever
+ * @paged_in:		pages read back from @backing, ever
+ * @reclaim_cursor:	where page-out resumes, under @paging_lock
  * @node:		on pshare_regions, under pshare_regions_lock
  * @vfs_inode:		the inode of the region file
  *
- * The counters are exact: they change under the frame's page lock together
- * with the pmap entry they describe.
+ * The page counters are exact: they change under the frame's page lock
+ * together with the pmap entry they describe.
  */
 struct pshare_region {
 	struct xarray pmap;
@@ -49,12 +80,33 @@ struct pshare_region {
 	atomic_long_t pages_zero;
 	atomic_long_t pages_shared;
 	atomic_long_t cow_breaks;
+	u64 shares;
+	u64 min_pages;
+	u64 max_pages;
+	u64 target;
+	struct pshare_sample sample;
+	struct file *backing;
+	struct mutex paging_lock;
+	atomic_long_t pages_paged;
+	atomic_long_t paged_out;
+	atomic_long_t paged_in;
+	pgoff_t reclaim_cursor;
 	struct list_head node;
 	struct inode vfs_inode;
 };
 
+/* Policy value meaning "derive it from the region's size". */
+#define PSHARE_DEFAULT		U64_MAX
+
 /* The pmap value of a page mapped to the zero frame. */
 #define PSHARE_ZERO_ENTRY	xa_mk_value(0)
+
+/* The pmap value of a page paged out to the region's backing file. */
+#define PSHARE_PAGED_ENTRY	xa_mk_value(1)
+
+/* pmap marks: sampled this period and not touched yet; touched lately. */
+#define PSHARE_MARK_SAMPLED	XA_MARK_0
+#define PSHARE_MARK_ACTIVE	XA_MARK_1
 
 static inline struct pshare_region *pshare_region(struct inode *inode)
 {
@@ -76,6 +128,9 @@ static inline struct pshare_region *pshare_region(struct inode *inode)
  * @false_matches:	hash matches whose full compare failed
  * @merge_busy:		merges given up because a page had extra references
  *			(GUP, O_DIRECT, DMA pins)
+ * @pages_paged:	pages out in backing files now
+ * @paged_out:		pages written to backing files, ever
+ * @paged_in:		pages read back, ever
  */
 struct pshare_global_stats {
 	atomic_long_t regions;
@@ -90,6 +145,9 @@ struct pshare_global_stats {
 	atomic_long_t stale_hints;
 	atomic_long_t false_matches;
 	atomic_long_t merge_busy;
+	atomic_long_t pages_paged;
+	atomic_long_t paged_out;
+	atomic_long_t paged_in;
 };
 
 extern struct pshare_global_stats pshare_stats;
@@ -146,6 +204,12 @@ ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
 int pshare_region_resize(struct pshare_region *r, loff_t newsize);
 int pshare_region_punch(struct pshare_region *r, loff_t pos, loff_t len);
 struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn);
+struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
+				 bool page_in);
+void pshare_frame_unuse(struct pshare_region *r, struct page *page);
+struct page *pshare_frame_alloc(void);
+void pshare_frame_discard(struct page *page);
+void pshare_account_private(struct pshare_region *r, long nr);
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 				 struct page *page);
 int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
@@ -154,6 +218,28 @@ void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
 			 struct page *old, struct page *new);
 void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 			      u64 key);
+
+/* paging.c: pshare's own paging to a backing file per region */
+int pshare_region_set_backing(struct pshare_region *r, int fd);
+void pshare_region_drop_backing(struct pshare_region *r);
+struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn);
+long pshare_page_out(struct pshare_region *r, long nr);
+
+/* sample.c: active memory estimation */
+int pshare_sample_init(void);
+void pshare_sample_exit(void);
+void pshare_sample_touch(struct pshare_region *r, pgoff_t ppn);
+u32 pshare_active_estimate(struct pshare_region *r);
+u32 pshare_active_current(struct pshare_region *r);
+
+/* reclaim.c: allocation, pressure and the reclaimer */
+int pshare_reclaim_init(void);
+void pshare_reclaim_exit(void);
+void pshare_reclaim_kick(void);
+u64 pshare_region_shares(struct pshare_region *r);
+u64 pshare_region_max(struct pshare_region *r);
+int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,
+			     u64 min, u64 max);
 
 /* scan.c: the scanner, the hash table's owner, and sharing domains */
 int pshare_scan_init(void);

@@ -318,7 +318,7 @@ static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
 
 	hr = pshare_region_get(pshare_hint_id(hint));
 	if (hr)
-		hpage = pshare_entry_lock(hr, hppn);
+		hpage = __pshare_entry_lock(hr, hppn, false);
 	if (hpage && !pshare_is_zero(hpage) && !pshare_frame_shared(hpage) &&
 	    pshare_key(pshare_page_hash(hpage), hr->domain) == key)
 		stale = false;
@@ -361,7 +361,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	struct page *page, *frame = NULL;
 	u64 hash, key;
 
-	page = pshare_entry_lock(r, ppn);
+	page = __pshare_entry_lock(r, ppn, false);
 	if (!page)
 		return;
 	if (pshare_is_zero(page) || pshare_frame_shared(page))
@@ -523,7 +523,7 @@ static int pshare_region_unmerge(struct pshare_region *r)
 
 		if (xa_is_value(entry) || !atomic_long_read(&r->pages_shared))
 			continue;
-		page = pshare_entry_lock(r, ppn);
+		page = __pshare_entry_lock(r, ppn, false);
 		if (!page)
 			continue;
 		if (!pshare_is_zero(page) && pshare_frame_shared(page)) {

@@ -15,6 +15,7 @@
 
 #include "pshare.h"
 #include "scan.h"
+#include "reclaim.h"
 
 static struct kobject *pshare_kobj;
 
@@ -44,6 +45,19 @@ PSHARE_COUNTER_ATTR(hint_hits);
 PSHARE_COUNTER_ATTR(stale_hints);
 PSHARE_COUNTER_ATTR(false_matches);
 PSHARE_COUNTER_ATTR(merge_busy);
+PSHARE_COUNTER_ATTR(pages_paged);
+PSHARE_COUNTER_ATTR(paged_out);
+PSHARE_COUNTER_ATTR(paged_in);
+
+static ssize_t memory_state_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	unsigned long want;
+
+	return sysfs_emit(buf, "%s\n",
+			  pshare_mem_state_name(pshare_mem_state(&want)));
+}
+static struct kobj_attribute memory_state_attr = __ATTR_RO(memory_state);
 PSHARE_RO_ATTR(pages_shared, atomic_long_read(&pshare_stats.frames_shared));
 PSHARE_RO_ATTR(pages_hinted, pshare_pages_hinted());
 
@@ -149,6 +163,55 @@ static ssize_t merge_across_domains_store(struct kobject *kobj,
 static struct kobj_attribute merge_across_domains_attr =
 	__ATTR_RW(merge_across_domains);
 
+/* An unsigned int knob in [min, max]; @apply runs after the store. */
+#define PSHARE_UINT_KNOB(_name, _var, _min, _max, _apply)		\
+static ssize_t _name##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%u\n", READ_ONCE(_var));		\
+}									\
+static ssize_t _name##_store(struct kobject *kobj,			\
+			     struct kobj_attribute *attr,		\
+			     const char *buf, size_t count)		\
+{									\
+	unsigned int val;						\
+	int err = pshare_parse_uint(buf, _min, _max, &val);		\
+									\
+	if (err)							\
+		return err;						\
+	WRITE_ONCE(_var, val);						\
+	_apply();							\
+	return count;							\
+}									\
+static struct kobj_attribute _name##_attr = __ATTR_RW(_name)
+
+PSHARE_UINT_KNOB(idle_tax_percent, pshare_idle_tax_percent, 0, PSHARE_TAX_MAX,
+		 pshare_reclaim_kick);
+PSHARE_UINT_KNOB(sample_period_secs, pshare_sample_period_secs, 1,
+		 PSHARE_SAMPLE_PERIOD_MAX, pshare_sample_reschedule);
+PSHARE_UINT_KNOB(sample_pages, pshare_sample_pages, 1,
+		 PSHARE_SAMPLE_PAGES_MAX, pshare_reclaim_kick);
+
+static ssize_t limit_pages_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(pshare_limit_pages));
+}
+
+static ssize_t limit_pages_store(struct kobject *kobj,
+				 struct kobj_attribute *attr,
+				 const char *buf, size_t count)
+{
+	unsigned long val;
+
+	if (kstrtoul(buf, 10, &val) || val > totalram_pages() * 64)
+		return -EINVAL;
+	WRITE_ONCE(pshare_limit_pages, val);
+	pshare_reclaim_kick();
+	return count;
+}
+static struct kobj_attribute limit_pages_attr = __ATTR_RW(limit_pages);
+
 static struct attribute *pshare_attrs[] = {
 	&run_attr.attr,
 	&pages_to_scan_attr.attr,
@@ -167,6 +230,14 @@ static struct attribute *pshare_attrs[] = {
 	&false_matches_attr.attr,
 	&merge_busy_attr.attr,
 	&cow_breaks_attr.attr,
+	&limit_pages_attr.attr,
+	&idle_tax_percent_attr.attr,
+	&sample_period_secs_attr.attr,
+	&sample_pages_attr.attr,
+	&memory_state_attr.attr,
+	&pages_paged_attr.attr,
+	&paged_out_attr.attr,
+	&paged_in_attr.attr,
 	NULL,
 };
 

@@ -29,6 +29,12 @@
 #define PSHARE_FEATURE_ZERO_FRAME	(1ULL << 1)	/* holes read as one zero frame */
 #define PSHARE_FEATURE_SHARING		(1ULL << 2)	/* content-based page sharing */
 #define PSHARE_FEATURE_DOMAINS		(1ULL << 3)	/* PSHARE_IOC_REGION_SET_DOMAIN */
+#define PSHARE_FEATURE_POLICY		(1ULL << 4)	/* PSHARE_IOC_REGION_SET_POLICY */
+#define PSHARE_FEATURE_SAMPLING		(1ULL << 5)	/* active memory estimates */
+#define PSHARE_FEATURE_PAGING		(1ULL << 6)	/* PSHARE_IOC_REGION_SET_BACKING */
+
+/* A policy value meaning "the default": shares proportional to size, max = size. */
+#define PSHARE_POLICY_DEFAULT		(~0ULL)
 
 /**
  * struct pshare_api - version and feature negotiation
@@ -64,6 +70,22 @@ struct pshare_api {
  *			their own beyond their share of the frame
  * @cow_breaks:		(out) copy-on-write breaks in this region
  * @domain:		(out) the region's sharing domain
+ * @shares:		(out) allocation shares (the default, the size in
+ *			pages, when none were set)
+ * @min_pages:		(out) pages never reclaimed
+ * @max_pages:		(out) pages the region may hold (the size when none
+ *			was set)
+ * @target_pages:	(out) pages the allocator wants the region to hold:
+ *			also its balloon target; @max_pages without pressure
+ * @active_permille:	(out) active fraction the allocator uses: the
+ *			largest of the three estimates below
+ * @active_fast:	(out) fast moving average of the sampled active
+ *			fraction, permille
+ * @active_slow:	(out) slow moving average, permille
+ * @active_current:	(out) the current sampling period so far, permille
+ * @pages_paged:	(out) pages now in the backing file
+ * @paged_out:		(out) pages written to the backing file, ever
+ * @paged_in:		(out) pages read back from it, ever
  * @reserved:		(out) zero; room for later versions
  *
  * Errors: -EFAULT bad pointer; -EINVAL argsz too small, unknown flags,
@@ -82,7 +104,18 @@ struct pshare_region_stats {
 	__u64 pages_shared;
 	__u64 cow_breaks;
 	__u64 domain;
-	__u64 reserved[10];
+	__u64 shares;
+	__u64 min_pages;
+	__u64 max_pages;
+	__u64 target_pages;
+	__u64 active_permille;
+	__u64 active_fast;
+	__u64 active_slow;
+	__u64 active_current;
+	__u64 pages_paged;
+	__u64 paged_out;
+	__u64 paged_in;
+	__u64 reserved[8];
 };
 
 /**
@@ -107,8 +140,64 @@ struct pshare_region_domain {
 	__u32 domain;
 };
 
+/* struct pshare_region_policy.flags: which values to set. */
+#define PSHARE_POLICY_SHARES		(1U << 0)
+#define PSHARE_POLICY_MIN		(1U << 1)
+#define PSHARE_POLICY_MAX		(1U << 2)
+
+/**
+ * struct pshare_region_policy - set a region's share-based allocation
+ * @argsz:	(in) sizeof(struct pshare_region_policy)
+ * @flags:	(in) PSHARE_POLICY_* bits naming the fields below to set
+ * @fd:		(in) file descriptor of a region file, open for writing
+ * @reserved:	must be 0
+ * @shares:	(in) shares, up to 2^30; PSHARE_POLICY_DEFAULT: the size in
+ *		pages
+ * @min_pages:	(in) pages never reclaimed from the region
+ * @max_pages:	(in) pages the region may hold; PSHARE_POLICY_DEFAULT:
+ *		its size. A region above it is trimmed (ballooned, paged).
+ *
+ * Errors: as PSHARE_IOC_REGION_SET_DOMAIN; -EINVAL for unknown flags,
+ * shares above 2^30, a min or max above 2^28 pages (the largest region),
+ * or a min above the max that would result. Nothing changes on error.
+ */
+struct pshare_region_policy {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__u32 reserved;
+	__u64 shares;
+	__u64 min_pages;
+	__u64 max_pages;
+};
+
+/**
+ * struct pshare_region_backing - give a region a file to page out to
+ * @argsz:	(in) sizeof(struct pshare_region_backing)
+ * @flags:	(in) must be 0
+ * @fd:		(in) file descriptor of a region file, open for writing
+ * @backing_fd:	(in) a regular file open for reading and writing (not
+ *		O_APPEND, not on pshare), or -1 to remove the backing file.
+ *		The region's page n lives at offset n * 4096 in it. The
+ *		module keeps its own reference: the caller may close it.
+ *
+ * Errors: as PSHARE_IOC_REGION_SET_DOMAIN; for @backing_fd: -EBADF not
+ * open, or not open for both reading and writing; -EISDIR a directory;
+ * -EINVAL not a regular file (a pipe, a device), a pshare file, or opened
+ * O_APPEND; -EBUSY pages of the region are out in the current backing
+ * file.
+ */
+struct pshare_region_backing {
+	__u32 argsz;
+	__u32 flags;
+	__s32 fd;
+	__s32 backing_fd;
+};
+
 #define PSHARE_IOC_API			_IO(PSHARE_IOCTL_MAGIC, 0x00)
 #define PSHARE_IOC_REGION_STATS		_IO(PSHARE_IOCTL_MAGIC, 0x01)
 #define PSHARE_IOC_REGION_SET_DOMAIN	_IO(PSHARE_IOCTL_MAGIC, 0x02)
+#define PSHARE_IOC_REGION_SET_POLICY	_IO(PSHARE_IOCTL_MAGIC, 0x03)
+#define PSHARE_IOC_REGION_SET_BACKING	_IO(PSHARE_IOCTL_MAGIC, 0x04)
 
 #endif /* _UAPI_LINUX_PSHARE_H */

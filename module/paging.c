@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * paging.c - pshare's own paging: the last resort of reclaim.
+ *
+ * When sharing and the balloon have not brought a region down to its
+ * target, pshare writes some of its pages to a backing file that the
+ * administrator gave the region (PSHARE_IOC_REGION_SET_BACKING) and frees
+ * their frames, as ESX pages a VM to its swap file (section 3 of the
+ * paper). The page's content lives at the same offset in the backing file
+ * as in the region; its pmap entry becomes PSHARE_PAGED_ENTRY, and the
+ * next access (fault, read(2), write(2)) reads it back into a new frame.
+ *
+ * Victims: pages the sampler saw touched lately (PSHARE_MARK_ACTIVE) go
+ * last; shared and zero-mapped pages are never paged (they cost little).
+ *
+ * Locking: r->paging_lock serializes page-in, page-out and changes of the
+ * backing file. It nests inside invalidate_lock (faults page in) and
+ * outside frame page locks (page-out locks each victim). The entry moves
+ * from PAGED to a frame by cmpxchg, so truncation, which erases PAGED
+ * entries without this lock, and page-in cannot both account one page.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/pshare.h>
+
+#include "pshare.h"
+
+static void pshare_account_paged(struct pshare_region *r, long nr)
+{
+	atomic_long_add(nr, &r->pages_paged);
+	atomic_long_add(nr, &pshare_stats.pages_paged);
+}
+
+/**
+ * pshare_region_set_backing - give a region a file to page out to
+ * @fd: an open regular file, readable and writable, or -1 for none
+ *
+ * Refused: -EBADF (@fd not open, or not open for both reading and
+ * writing), -EISDIR (a directory), -EINVAL (not a regular file, a pshare
+ * file, or opened O_APPEND), -EBUSY (pages are out in the current one).
+ */
+int pshare_region_set_backing(struct pshare_region *r, int fd)
+{
+	struct file *file = NULL;
+	int err = 0;
+
+	if (fd >= 0) {
+		struct inode *inode;
+
+		file = fget(fd);
+		if (!file)
+			return -EBADF;
+		inode = file_inode(file);
+		if (S_ISDIR(inode->i_mode))
+			err = -EISDIR;
+		else if (!S_ISREG(inode->i_mode) ||
+			 inode->i_sb->s_magic == PSHARE_FS_MAGIC ||
+			 (file->f_flags & O_APPEND))
+			err = -EINVAL;
+		else if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+			 (FMODE_READ | FMODE_WRITE))
+			err = -EBADF;
+		else if (!(file->f_mode & FMODE_CAN_READ) ||
+			 !(file->f_mode & FMODE_CAN_WRITE))
+			err = -EINVAL;
+		if (err) {
+			fput(file);
+			return err;
+		}
+	} else if (fd != -1) {
+		return -EBADF;
+	}
+
+	mutex_lock(&r->paging_lock);
+	if (atomic_long_read(&r->pages_paged))
+		err = -EBUSY;
+	else
+		swap(r->backing, file);
+	mutex_unlock(&r->paging_lock);
+	/* The old backing file, or the refused new one. */
+	if (file)
+		fput(file);
+	return err;
+}
+
+/* The region is going away: nothing is paged out any more. */
+void pshare_region_drop_backing(struct pshare_region *r)
+{
+	WARN_ON_ONCE(atomic_long_read(&r->pages_paged));
+	if (r->backing)
+		fput(r->backing);
+	r->backing = NULL;
+}
+
+/**
+ * pshare_page_in - read paged-out @ppn back into a new frame
+ *
+ * Returns the frame locked and referenced, NULL when the entry is no
+ * longer paged out (look again), or ERR_PTR(-ENOMEM or -EIO).
+ */
+struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *page = NULL;
+	loff_t pos = (loff_t)ppn << PAGE_SHIFT;
+	ssize_t n;
+	void *addr;
+
+	mutex_lock(&r->paging_lock);
+	if (xa_load(&r->pmap, ppn) != PSHARE_PAGED_ENTRY)
+		goto out;
+	page = pshare_frame_alloc();
+	if (!page) {
+		page = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	addr = kmap_local_page(page);
+	n = kernel_read(r->backing, addr, PAGE_SIZE, &pos);
+	if (n >= 0 && n < PAGE_SIZE)
+		memset(addr + n, 0, PAGE_SIZE - n);
+	kunmap_local(addr);
+	if (n < 0) {
+		pr_warn_ratelimited("page-in of region %u page %lu failed: %zd\n",
+				    r->id, ppn, n);
+		pshare_frame_discard(page);
+		page = ERR_PTR(-EIO);
+		goto out;
+	}
+	if (xa_cmpxchg(&r->pmap, ppn, PSHARE_PAGED_ENTRY, page, GFP_KERNEL) !=
+	    PSHARE_PAGED_ENTRY) {
+		/* Truncated meanwhile (or no memory for the xarray). */
+		pshare_frame_discard(page);
+		page = NULL;
+		goto out;
+	}
+	pshare_account_paged(r, -1);
+	pshare_account_private(r, 1);
+	atomic_long_inc(&r->paged_in);
+	atomic_long_inc(&pshare_stats.paged_in);
+out:
+	mutex_unlock(&r->paging_lock);
+	return page;
+}
+
+/*
+ * Write @ppn's private frame out and free it. Caller holds paging_lock.
+ * Returns 1 when a frame was freed, 0 when the page was not a candidate,
+ * or an error from the backing file.
+ */
+static int pshare_page_out_one(struct pshare_region *r, pgoff_t ppn)
+{
+	loff_t pos = (loff_t)ppn << PAGE_SHIFT;
+	struct page *page;
+	ssize_t n;
+	void *addr;
+	int ret = 0;
+
+	lockdep_assert_held(&r->paging_lock);
+	page = __pshare_entry_lock(r, ppn, false);
+	if (!page)
+		return 0;
+	if (pshare_is_zero(page) || pshare_frame_shared(page) ||
+	    pshare_pmap_isolate(r, ppn, page))
+		goto out;
+
+	addr = kmap_local_page(page);
+	n = kernel_write(r->backing, addr, PAGE_SIZE, &pos);
+	kunmap_local(addr);
+	if (n != PAGE_SIZE) {
+		/* The frame stays: the data is safe, just not reclaimed. */
+		ret = n < 0 ? n : -EIO;
+		goto out;
+	}
+	/* Replacing a present entry allocates nothing. */
+	xa_store(&r->pmap, ppn, PSHARE_PAGED_ENTRY, GFP_NOWAIT);
+	pshare_frame_unuse(r, page);
+	put_page(page);		/* the pmap's reference */
+	pshare_account_paged(r, 1);
+	atomic_long_inc(&r->paged_out);
+	atomic_long_inc(&pshare_stats.paged_out);
+	ret = 1;
+out:
+	unlock_page(page);
+	put_page(page);
+	return ret;
+}
+
+/**
+ * pshare_page_out - page out up to @nr private frames of @r
+ *
+ * Walks the pmap from where it stopped last time, first skipping pages
+ * touched lately, then taking any. Returns the frames freed, or an error
+ * when there is no backing file or it fails before anything was freed.
+ */
+long pshare_page_out(struct pshare_region *r, long nr)
+{
+	long done = 0;
+	int pass, err = 0;
+
+	mutex_lock(&r->paging_lock);
+	if (!r->backing) {
+		err = -ENOSPC;
+		goto out;
+	}
+	for (pass = 0; pass < 2 && done < nr && !err; pass++) {
+		pgoff_t start = r->reclaim_cursor, ppn;
+		bool wrapped = false;
+		void *entry;
+
+		ppn = start;
+		for (;;) {
+			entry = xa_find(&r->pmap, &ppn, ULONG_MAX, XA_PRESENT);
+			if (!entry) {
+				if (wrapped || !start)
+					break;
+				wrapped = true;
+				ppn = 0;
+				continue;
+			}
+			if (wrapped && ppn >= start)
+				break;
+			if (!xa_is_value(entry) &&
+			    (pass || !xa_get_mark(&r->pmap, ppn,
+						  PSHARE_MARK_ACTIVE))) {
+				int ret = pshare_page_out_one(r, ppn);
+
+				if (ret < 0) {
+					err = ret;
+					break;
+				}
+				done += ret;
+			}
+			r->reclaim_cursor = ++ppn;
+			if (done >= nr || fatal_signal_pending(current))
+				break;
+			cond_resched();
+		}
+	}
+out:
+	mutex_unlock(&r->paging_lock);
+	return done ? done : err;
+}

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * reclaim.c - memory pressure, allocation targets and the reclaimer.
+ *
+ * DOC: reclaim
+ *
+ * Pressure comes from two places: the host, read as the paper's free
+ * memory states (high, soft, hard, low at 6%, 4%, 2%, 1% of RAM
+ * available) and through a shrinker, and an explicit limit on the pages
+ * all regions may hold (limit_pages), with which an operator (or a test)
+ * overcommits on purpose. Once a second, or at once when kicked, the
+ * reclaimer turns the pressure into a number of pages to take back and
+ * splits it between regions by share-based allocation with the idle memory
+ * tax (policy.c), never below a region's min, always trimming a region
+ * above its max. Each region's resulting target is published (stats
+ * ioctl, debugfs, psharectl): it is the balloon target that the
+ * `psharectl balloon` agent passes to the guest's virtio-balloon over QMP.
+ * Where the target is still not met and the pressure is a limit, a hard
+ * host state or the region's own max, regions with a backing file are
+ * paged out (paging.c). When pressure ends, targets return to each
+ * region's max: the balloon deflates, and paged-out pages come back on
+ * access.
+ *
+ * The shrinker does no reclaim itself: it records how much the kernel
+ * asked for and kicks the reclaimer, which may sleep and do I/O safely.
+ *
+ * Locking: pshare_reclaim_mutex serializes a reclaim round with policy
+ * changes; it is taken outside every region lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <linux/pshare.h>
+
+#include "pshare.h"
+#include "reclaim.h"
+
+/* Pages all regions may hold together; 0: no limit. */
+unsigned long pshare_limit_pages;
+
+/* The idle memory tax rate tau, percent. */
+unsigned int pshare_idle_tax_percent = 75;
+
+/* Work queue of the reclaimer and the sampler. */
+struct workqueue_struct *pshare_wq;
+
+/* Pages the shrinker was asked for since the last round. */
+static atomic_long_t pshare_shrink_pending = ATOMIC_LONG_INIT(0);
+
+/* Serializes reclaim rounds with policy changes. */
+static DEFINE_MUTEX(pshare_reclaim_mutex);
+
+static struct delayed_work pshare_reclaim_work;
+
+#define PSHARE_RECLAIM_PERIOD		HZ
+/* Most pages one region pages out in one round. */
+#define PSHARE_PAGEOUT_BATCH		8192
+
+u64 pshare_region_shares(struct pshare_region *r)
+{
+	u64 shares = READ_ONCE(r->shares);
+
+	if (shares != PSHARE_DEFAULT)
+		return shares;
+	return clamp_t(u64, DIV_ROUND_UP(i_size_read(&r->vfs_inode), PAGE_SIZE),
+		       1, PSHARE_SHARES_MAX);
+}
+
+u64 pshare_region_max(struct pshare_region *r)
+{
+	u64 max = READ_ONCE(r->max_pages);
+
+	if (max != PSHARE_DEFAULT)
+		return max;
+	return DIV_ROUND_UP(i_size_read(&r->vfs_inode), PAGE_SIZE);
+}
+
+/**
+ * pshare_region_set_policy - set a region's shares, min and max
+ * @which: PSHARE_POLICY_* bits naming the values to set
+ *
+ * PSHARE_DEFAULT restores the default of shares (proportional to size)
+ * or max (the size). Refused with -EINVAL, changing nothing: shares above
+ * PSHARE_SHARES_MAX, a min or max above the largest region, or a min above
+ * the max that would result.
+ */
+int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,
+			     u64 min, u64 max)
+{
+	u64 limit = PSHARE_MAX_BYTES >> PAGE_SHIFT;
+	u64 new_max;
+	int err = 0;
+
+	mutex_lock(&pshare_reclaim_mutex);
+	if (!(which & PSHARE_POLICY_SHARES))
+		shares = r->shares;
+	if (!(which & PSHARE_POLICY_MIN))
+		min = r->min_pages;
+	if (!(which & PSHARE_POLICY_MAX))
+		max = r->max_pages;
+	new_max = max == PSHARE_DEFAULT ?
+		  DIV_ROUND_UP(i_size_read(&r->vfs_inode), PAGE_SIZE) : max;
+
+	if ((shares != PSHARE_DEFAULT && shares > PSHARE_SHARES_MAX) ||
+	    min > limit || (max != PSHARE_DEFAULT && max > limit) ||
+	    min > new_max) {
+		err = -EINVAL;
+	} else {
+		WRITE_ONCE(r->shares, shares);
+		WRITE_ONCE(r->min_pages, min);
+		WRITE_ONCE(r->max_pages, max);
+	}
+	mutex_unlock(&pshare_reclaim_mutex);
+	if (!err)
+		pshare_reclaim_kick();
+	return err;
+}
+
+/**
+ * pshare_mem_state - the host's free memory state
+ * @want: pages to free to get back to the high state
+ */
+enum pshare_mem_state pshare_mem_state(unsigned long *want)
+{
+	unsigned long total = totalram_pages();
+	unsigned long avail = max(si_mem_available(), 0L);
+	unsigned long high = total * 6 / 100;
+
+	*want = avail < high ? high - avail : 0;
+	if (avail >= high)
+		return PSHARE_MEM_HIGH;
+	if (avail >= total * 4 / 100)
+		return PSHARE_MEM_SOFT;
+	if (avail >= total * 2 / 100)
+		return PSHARE_MEM_HARD;
+	return PSHARE_MEM_LOW;
+}
+
+const char *pshare_mem_state_name(enum pshare_mem_state state)
+{
+	static const char *const names[] = {
+		[PSHARE_MEM_HIGH] = "high",
+		[PSHARE_MEM_SOFT] = "soft",
+		[PSHARE_MEM_HARD] = "hard",
+		[PSHARE_MEM_LOW] = "low",
+	};
+
+	return names[state];
+}
+
+/* Take a reference on every live region, up to @max of them. */
+static unsigned int pshare_collect(struct pshare_region **regions,
+				   unsigned int max)
+{
+	struct pshare_region *r;
+	unsigned long id = 0;
+	unsigned int n = 0;
+
+	while (n < max && (r = pshare_region_get_next(&id))) {
+		regions[n++] = r;
+		id++;
+	}
+	return n;
+}
+
+/* One round: targets for every region, then page-out where it must. */
+static bool pshare_reclaim_round(void)
+{
+	unsigned int n, i, max = atomic_long_read(&pshare_stats.regions) + 8;
+	struct pshare_region **regions;
+	struct pshare_alloc *alloc;
+	unsigned long want, limit = READ_ONCE(pshare_limit_pages);
+	u64 held = 0, over_limit = 0, reclaim;
+	enum pshare_mem_state state;
+	long shrink;
+	bool again = false;
+
+	regions = kmalloc_array(max, sizeof(*regions), GFP_KERNEL);
+	alloc = kmalloc_array(max, sizeof(*alloc), GFP_KERNEL);
+	if (!regions || !alloc)
+		goto out_free;
+
+	mutex_lock(&pshare_reclaim_mutex);
+	n = pshare_collect(regions, max);
+	for (i = 0; i < n; i++) {
+		struct pshare_region *r = regions[i];
+
+		alloc[i].shares = pshare_region_shares(r);
+		alloc[i].held = atomic_long_read(&r->pages_private);
+		alloc[i].min = READ_ONCE(r->min_pages);
+		alloc[i].max = pshare_region_max(r);
+		alloc[i].active = pshare_active_estimate(r);
+		held += alloc[i].held;
+	}
+	/* Shared frames count against the limit once, whoever uses them. */
+	held += atomic_long_read(&pshare_stats.frames_shared);
+	if (limit && held > limit)
+		over_limit = held - limit;
+	state = pshare_mem_state(&want);
+	shrink = atomic_long_xchg(&pshare_shrink_pending, 0);
+	reclaim = max3(over_limit, (u64)want, (u64)shrink);
+
+	pshare_alloc_targets(alloc, n, reclaim,
+			     READ_ONCE(pshare_idle_tax_percent));
+
+	for (i = 0; i < n; i++) {
+		struct pshare_region *r = regions[i];
+		struct pshare_alloc *a = &alloc[i];
+		bool page_now;
+		long done;
+
+		/* Under no pressure a region may grow back to its max. */
+		WRITE_ONCE(r->target, a->target < a->held ? a->target : a->max);
+		if (a->target >= a->held || !READ_ONCE(r->backing))
+			continue;
+		page_now = over_limit || shrink || state >= PSHARE_MEM_HARD ||
+			   a->held > a->max;
+		if (!page_now)
+			continue;
+		done = pshare_page_out(r, min_t(u64, a->held - a->target,
+						PSHARE_PAGEOUT_BATCH));
+		if (done == PSHARE_PAGEOUT_BATCH)
+			again = true;
+	}
+	mutex_unlock(&pshare_reclaim_mutex);
+
+	for (i = 0; i < n; i++)
+		pshare_region_put(regions[i]);
+out_free:
+	kfree(alloc);
+	kfree(regions);
+	return again;
+}
+
+static void pshare_reclaim_fn(struct work_struct *work)
+{
+	bool again = pshare_reclaim_round();
+
+	queue_delayed_work(pshare_wq, &pshare_reclaim_work,
+			   again ? 0 : PSHARE_RECLAIM_PERIOD);
+}
+
+/* Run a round now: a knob, a policy or the host's pressure changed. */
+void pshare_reclaim_kick(void)
+{
+	mod_delayed_work(pshare_wq, &pshare_reclaim_work, 0);
+}
+
+static unsigned long pshare_shrink_count(struct shrinker *s,
+					 struct shrink_control *sc)
+{
+	/* What paging could give back; without backing files, nothing. */
+	return atomic_long_read(&pshare_stats.pages_private);
+}
+
+static unsigned long pshare_shrink_scan(struct shrinker *s,
+					struct shrink_control *sc)
+{
+	atomic_long_add(sc->nr_to_scan, &pshare_shrink_pending);
+	pshare_reclaim_kick();
+	return SHRINK_STOP;
+}
+
+static struct shrinker pshare_shrinker = {
+	.count_objects	= pshare_shrink_count,
+	.scan_objects	= pshare_shrink_scan,
+	.seeks		= DEFAULT_SEEKS,
+};
+
+int pshare_reclaim_init(void)
+{
+	int err;
+
+	pshare_wq = alloc_workqueue("pshare", WQ_UNBOUND | WQ_MEM_RECLAIM |
+				    WQ_FREEZABLE, 1);
+	if (!pshare_wq)
+		return -ENOMEM;
+	INIT_DELAYED_WORK(&pshare_reclaim_work, pshare_reclaim_fn);
+	err = pshare_register_shrinker(&pshare_shrinker, "pshare");
+	if (err) {
+		destroy_workqueue(pshare_wq);
+		return err;
+	}
+	queue_delayed_work(pshare_wq, &pshare_reclaim_work,
+			   PSHARE_RECLAIM_PERIOD);
+	return 0;
+}
+
+void pshare_reclaim_exit(void)
+{
+	unregister_shrinker(&pshare_shrinker);
+	cancel_delayed_work_sync(&pshare_reclaim_work);
+	destroy_workqueue(pshare_wq);
+}
