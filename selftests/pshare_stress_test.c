@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Integrity under sharing: worker threads rewrite pages of several regions
+ * while the scanner merges and unmerges them as fast as it can, and check
+ * that no page ever holds anything but what its owner last wrote.
+ *
+ * Each worker owns a disjoint set of pages and keeps a shadow copy of them.
+ * It writes whole pages drawn from a few patterns (so that many pages are
+ * identical and get merged) or zeros, changes a few bytes, punches pages or
+ * parts of pages, and verifies random pages against the shadow through the
+ * mapping and with pread(). Writes go through the mapping (CPU stores, copy
+ * on write from the fault path) and through pwrite(). Meanwhile the main
+ * thread runs the scanner with sleep_millisecs=0, with the hash cut to 4
+ * bits for the first third of the run (collisions everywhere: only full
+ * compares keep different pages apart) and full hashes after that, and now
+ * and then unmerges everything (run=2) and restarts it.
+ *
+ * The run lasts PSHARE_STRESS_SECONDS (default 20). At the end every page
+ * must equal its shadow, and merging must have happened (pages_sharing > 0
+ * was seen), or the test exercised nothing.
+ */
+#include "pshare_share.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/mount.h>
+
+#define NREGIONS	3
+#define REGION_PAGES	1024		/* 4 MiB each */
+#define NTHREADS	4
+#define NPATTERNS	6
+#define TOTAL_PAGES	(NREGIONS * REGION_PAGES)
+
+#define STRESS_SECONDS_DEFAULT	20
+#define STRESS_SECONDS_MAX	3000
+
+enum op {
+	OP_STORE,	/* whole pattern page through the mapping */
+	OP_PWRITE,	/* whole pattern page with pwrite */
+	OP_ZERO,	/* a page of zeros, through the mapping or pwrite */
+	OP_PARTIAL,	/* a few random bytes, through the mapping or pwrite */
+	OP_PUNCH,	/* punch the whole page, or a part of it */
+	OP_VERIFY,	/* compare with the shadow, mapping and pread */
+	OP_MAX,
+};
+
+static const char *const op_names[OP_MAX] = {
+	"store", "pwrite", "zero", "partial", "punch", "verify",
+};
+
+struct stress {
+	int fd[NREGIONS];
+	unsigned char *map[NREGIONS];
+	unsigned char *shadow;		/* TOTAL_PAGES pages */
+	unsigned char pattern[NPATTERNS][PS_PAGE];
+	atomic_int stop;
+	atomic_int failed;
+};
+
+struct worker {
+	pthread_t tid;
+	int id;
+	struct stress *s;
+	uint64_t rnd;
+	unsigned long ops[OP_MAX];
+	unsigned long long bytes_verified;
+	char why[512];		/* the first failure */
+};
+
+static uint64_t rnd_next(uint64_t *x)
+{
+	/* xorshift64* */
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 0x2545f4914f6cdd1dULL;
+}
+
+static void fail(struct worker *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(struct worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->why, sizeof(w->why), fmt, ap);
+	va_end(ap);
+	atomic_store(&w->s->failed, 1);
+	atomic_store(&w->s->stop, 1);
+}
+
+static unsigned char *shadow_of(struct stress *s, unsigned long g)
+{
+	return s->shadow + g * PS_PAGE;
+}
+
+static unsigned char *map_of(struct stress *s, unsigned long g)
+{
+	return s->map[g / REGION_PAGES] + (g % REGION_PAGES) * PS_PAGE;
+}
+
+static int fd_of(struct stress *s, unsigned long g)
+{
+	return s->fd[g / REGION_PAGES];
+}
+
+static off_t off_of(unsigned long g)
+{
+	return (off_t)(g % REGION_PAGES) * PS_PAGE;
+}
+
+static size_t first_diff(const unsigned char *a, const unsigned char *b)
+{
+	size_t i;
+
+	for (i = 0; i < PS_PAGE; i++)
+		if (a[i] != b[i])
+			return i;
+	return PS_PAGE;
+}
+
+/* Compare page @g with its shadow through the mapping and with pread. */
+static bool verify_page(struct worker *w, unsigned long g, const char *when)
+{
+	struct stress *s = w->s;
+	unsigned char buf[PS_PAGE];
+	const unsigned char *want = shadow_of(s, g);
+	ssize_t n;
+	size_t d;
+
+	if (memcmp(map_of(s, g), want, PS_PAGE)) {
+		d = first_diff(map_of(s, g), want);
+		fail(w, "%s: region %lu page %lu through the mapping: byte %zu is %#x, expected %#x",
+		     when, g / REGION_PAGES, g % REGION_PAGES, d,
+		     map_of(s, g)[d], want[d]);
+		return false;
+	}
+	n = pread(fd_of(s, g), buf, PS_PAGE, off_of(g));
+	if (n != (ssize_t)PS_PAGE) {
+		fail(w, "%s: pread of region %lu page %lu: %zd (%s)", when,
+		     g / REGION_PAGES, g % REGION_PAGES, n, strerror(errno));
+		return false;
+	}
+	if (memcmp(buf, want, PS_PAGE)) {
+		d = first_diff(buf, want);
+		fail(w, "%s: region %lu page %lu with pread: byte %zu is %#x, expected %#x",
+		     when, g / REGION_PAGES, g % REGION_PAGES, d, buf[d], want[d]);
+		return false;
+	}
+	w->bytes_verified += 2 * PS_PAGE;
+	return true;
+}
+
+static bool do_pwrite(struct worker *w, unsigned long g, const void *p,
+		      size_t len, size_t off)
+{
+	ssize_t n = pwrite(fd_of(w->s, g), p, len, off_of(g) + off);
+
+	if (n != (ssize_t)len) {
+		fail(w, "pwrite of %zu bytes at region %lu page %lu + %zu: %zd (%s)",
+		     len, g / REGION_PAGES, g % REGION_PAGES, off, n,
+		     strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct stress *s = w->s;
+	static const unsigned char zeros[PS_PAGE];
+	unsigned char bytes[64];
+
+	while (!atomic_load(&s->stop)) {
+		uint64_t r = rnd_next(&w->rnd);
+		/* One of this worker's pages: g % NTHREADS == id. */
+		unsigned long g = w->id + NTHREADS *
+				  (r % (TOTAL_PAGES / NTHREADS));
+		unsigned int dice = (r >> 32) % 100;
+		unsigned char *sh = shadow_of(s, g);
+		bool by_map = (r >> 40) & 1;
+		enum op op;
+
+		if (dice < 25)
+			op = OP_STORE;
+		else if (dice < 45)
+			op = OP_PWRITE;
+		else if (dice < 53)
+			op = OP_ZERO;
+		else if (dice < 61)
+			op = OP_PARTIAL;
+		else if (dice < 65)
+			op = OP_PUNCH;
+		else
+			op = OP_VERIFY;
+		w->ops[op]++;
+
+		switch (op) {
+		case OP_STORE:
+		case OP_PWRITE: {
+			const unsigned char *pat = s->pattern[(r >> 48) % NPATTERNS];
+
+			if (op == OP_STORE)
+				memcpy(map_of(s, g), pat, PS_PAGE);
+			else if (!do_pwrite(w, g, pat, PS_PAGE, 0))
+				break;
+			memcpy(sh, pat, PS_PAGE);
+			break;
+		}
+		case OP_ZERO:
+			if (by_map)
+				memset(map_of(s, g), 0, PS_PAGE);
+			else if (!do_pwrite(w, g, zeros, PS_PAGE, 0))
+				break;
+			memset(sh, 0, PS_PAGE);
+			break;
+		case OP_PARTIAL: {
+			size_t len = 1 + (r >> 48) % sizeof(bytes);
+			size_t off = rnd_next(&w->rnd) % (PS_PAGE - len + 1);
+			size_t i;
+
+			for (i = 0; i < len; i++)
+				bytes[i] = rnd_next(&w->rnd);
+			if (by_map)
+				memcpy(map_of(s, g) + off, bytes, len);
+			else if (!do_pwrite(w, g, bytes, len, off))
+				break;
+			memcpy(sh + off, bytes, len);
+			break;
+		}
+		case OP_PUNCH: {
+			/* Half the time the whole page, else a part of it. */
+			size_t len = by_map ? PS_PAGE : 1 + (r >> 48) % (PS_PAGE - 1);
+			size_t off = rnd_next(&w->rnd) % (PS_PAGE - len + 1);
+
+			if (fallocate(fd_of(s, g),
+				      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      off_of(g) + off, len)) {
+				fail(w, "punching %zu bytes at region %lu page %lu + %zu: %s",
+				     len, g / REGION_PAGES, g % REGION_PAGES,
+				     off, strerror(errno));
+				break;
+			}
+			memset(sh + off, 0, len);
+			break;
+		}
+		case OP_VERIFY:
+			verify_page(w, g, "during the run");
+			break;
+		case OP_MAX:
+			break;
+		}
+	}
+	return NULL;
+}
+
+FIXTURE(stress) {
+	struct ps_knobs knobs;
+	bool knobs_set;
+	struct stress s;
+	char path[NREGIONS][PATH_MAX];
+	char mnt2[64];
+	struct ps_counters base;
+};
+
+FIXTURE_SETUP(stress)
+{
+	const char *why;
+	int i;
+
+	for (i = 0; i < NREGIONS; i++)
+		self->s.fd[i] = -1;
+	PS_REQUIRE_ENV();
+	why = ps_sharing_missing();
+	if (why)
+		PS_SKIP("%s", why);
+	ps_knobs_save(_metadata, &self->knobs);
+	self->knobs_set = true;
+	ps_scan_fast(_metadata, &self->knobs, 0);
+	ps_counters(_metadata, &self->base);
+
+	/* The last region in a mount of its own: another sharing domain. */
+	strcpy(self->mnt2, "/tmp/pshare-stress.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->mnt2));
+	if (mount("pshare", self->mnt2, "pshare", 0, NULL)) {
+		rmdir(self->mnt2);
+		self->mnt2[0] = 0;
+		ASSERT_TRUE(false) TH_LOG("mount -t pshare: %s", strerror(errno));
+	}
+	for (i = 0; i < NREGIONS; i++) {
+		snprintf(self->path[i], PATH_MAX, "%s/stress.XXXXXX",
+			 i == NREGIONS - 1 ? self->mnt2 : ps_mnt());
+		self->s.fd[i] = mkstemp(self->path[i]);
+		ASSERT_LE(0, self->s.fd[i]) TH_LOG("mkstemp: %s", strerror(errno));
+		ASSERT_EQ(0, ftruncate(self->s.fd[i], REGION_PAGES * PS_PAGE));
+		self->s.map[i] = mmap(NULL, REGION_PAGES * PS_PAGE,
+				      PROT_READ | PROT_WRITE, MAP_SHARED,
+				      self->s.fd[i], 0);
+		ASSERT_NE(MAP_FAILED, self->s.map[i]);
+	}
+	/* Holes read as zeros: so does the shadow. */
+	self->s.shadow = calloc(TOTAL_PAGES, PS_PAGE);
+	ASSERT_NE(NULL, self->s.shadow);
+	for (i = 0; i < NPATTERNS; i++)
+		ps_fill(self->s.pattern[i], PS_PAGE, 200 + i);
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	int i;
+
+	for (i = 0; i < NREGIONS; i++) {
+		if (self->s.map[i] && self->s.map[i] != MAP_FAILED)
+			munmap(self->s.map[i], REGION_PAGES * PS_PAGE);
+		if (self->s.fd[i] >= 0) {
+			close(self->s.fd[i]);
+			unlink(self->path[i]);
+		}
+	}
+	free(self->s.shadow);
+	if (self->knobs_set)
+		ps_knobs_restore(&self->knobs);
+	if (self->mnt2[0]) {
+		umount(self->mnt2);
+		rmdir(self->mnt2);
+	}
+}
+
+static int stress_seconds(void)
+{
+	const char *e = getenv("PSHARE_STRESS_SECONDS");
+	int sec = e && *e ? atoi(e) : STRESS_SECONDS_DEFAULT;
+
+	if (sec < 1)
+		sec = 1;
+	return sec > STRESS_SECONDS_MAX ? STRESS_SECONDS_MAX : sec;
+}
+
+TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
+{
+	struct worker w[NTHREADS];
+	long long sharing, max_sharing = 0, max_zero = 0, zero;
+	unsigned long long bytes = 0, ops = 0, op_total[OP_MAX] = { 0 };
+	double start, end, next_toggle;
+	bool collisions = false;
+	int sec = stress_seconds(), toggles = 0, i;
+	struct ps_counters c, end_c;
+	uint64_t seed;
+	unsigned long g;
+
+	seed = (uint64_t)time(NULL) * 2654435761u ^ getpid();
+	TH_LOG("%d s, %d threads, %d regions of %d pages, seed %#llx", sec,
+	       NTHREADS, NREGIONS, REGION_PAGES, (unsigned long long)seed);
+	if (self->knobs.hash_bits >= 0) {
+		ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "4"));
+		collisions = true;
+	}
+	PS_KNOB_SET("run", "1");
+
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < NTHREADS; i++) {
+		w[i].id = i;
+		w[i].s = &self->s;
+		w[i].rnd = seed + 0x9e3779b97f4a7c15ULL * (i + 1);
+		ASSERT_EQ(0, pthread_create(&w[i].tid, NULL, worker_main, &w[i]));
+	}
+
+	start = ps_now();
+	end = start + sec;
+	next_toggle = start + 2;
+	while (ps_now() < end && !atomic_load(&self->s.failed)) {
+		sharing = ps_sysfs("pages_sharing");
+		zero = ps_sysfs("pages_zero");
+		if (sharing > max_sharing)
+			max_sharing = sharing;
+		if (zero > max_zero)
+			max_zero = zero;
+		if (collisions && ps_now() >= start + sec / 3.0) {
+			EXPECT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
+			collisions = false;
+		}
+		if (ps_now() >= next_toggle) {
+			/* Unmerge everything under the writers' feet. */
+			EXPECT_EQ(0, ps_knob_set("run", "2"));
+			EXPECT_EQ(0, ps_knob_set("run", "1"));
+			toggles++;
+			next_toggle = ps_now() + 2 + toggles % 3;
+		}
+		usleep(20 * 1000);
+	}
+	atomic_store(&self->s.stop, 1);
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(w[i].tid, NULL);
+	if (collisions)
+		EXPECT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
+	sharing = ps_sysfs("pages_sharing");
+	if (sharing > max_sharing)
+		max_sharing = sharing;
+
+	/* Every page, first with the scanner still at work, then unmerged. */
+	for (i = 0; i < NTHREADS && !atomic_load(&self->s.failed); i++)
+		for (g = i; g < TOTAL_PAGES; g += NTHREADS)
+			if (!verify_page(&w[i], g, "at the end"))
+				break;
+	ps_counters(_metadata, &c);
+	PS_KNOB_SET("run", "2");
+	for (i = 0; i < NTHREADS && !atomic_load(&self->s.failed); i++)
+		for (g = i; g < TOTAL_PAGES; g += NTHREADS)
+			if (!verify_page(&w[i], g, "after unmerging"))
+				break;
+	EXPECT_EQ(0, ps_sysfs("pages_shared"));
+	EXPECT_EQ(0, ps_sysfs("pages_sharing"));
+
+	/* Gone, the regions leave no frame behind. */
+	for (i = 0; i < NREGIONS; i++) {
+		munmap(self->s.map[i], REGION_PAGES * PS_PAGE);
+		self->s.map[i] = NULL;
+		close(self->s.fd[i]);
+		self->s.fd[i] = -1;
+		unlink(self->path[i]);
+	}
+	ps_counters(_metadata, &end_c);
+	EXPECT_EQ(self->base.regions, end_c.regions);
+	EXPECT_EQ(self->base.pages_private, end_c.pages_private);
+	EXPECT_EQ(self->base.pages_zero, end_c.pages_zero);
+
+	for (i = 0; i < NTHREADS; i++) {
+		int o;
+
+		EXPECT_EQ(0, w[i].why[0]) TH_LOG("worker %d: %s", i, w[i].why);
+		for (o = 0; o < OP_MAX; o++) {
+			op_total[o] += w[i].ops[o];
+			ops += w[i].ops[o];
+		}
+		bytes += w[i].bytes_verified;
+	}
+	printf("# stress: %d s: %llu operations (", sec, ops);
+	for (i = 0; i < OP_MAX; i++)
+		printf("%s%s %llu", i ? ", " : "", op_names[i], op_total[i]);
+	printf("), %llu bytes verified, %d unmerges\n", bytes, toggles);
+	printf("# stress: max pages_sharing %lld, max pages_zero %lld; during the run: cow_breaks +%lld, false_matches +%lld, hint_hits +%lld, stale_hints +%lld, merge_busy +%lld, pages_scanned +%lld\n",
+	       max_sharing, max_zero, c.cow_breaks - self->base.cow_breaks,
+	       c.false_matches - self->base.false_matches,
+	       c.hint_hits - self->base.hint_hits,
+	       c.stale_hints - self->base.stale_hints,
+	       c.merge_busy - self->base.merge_busy,
+	       c.pages_scanned - self->base.pages_scanned);
+	EXPECT_GT(max_sharing, 0) TH_LOG("nothing was ever merged: the run tested nothing");
+	EXPECT_GT(c.cow_breaks - self->base.cow_breaks, 0);
+	EXPECT_LT(0, ops);
+}
+
+TEST_HARNESS_MAIN
