@@ -13,11 +13,16 @@
  * Victims: pages the sampler saw touched lately (PSHARE_MARK_ACTIVE) go
  * last; shared and zero-mapped pages are never paged (they cost little).
  *
- * Locking: r->paging_lock serializes page-in, page-out and changes of the
- * backing file. It nests inside invalidate_lock (faults page in) and
- * outside frame page locks (page-out locks each victim). The entry moves
- * from PAGED to a frame by cmpxchg, so truncation, which erases PAGED
- * entries without this lock, and page-in cannot both account one page.
+ * Locking: r->paging_lock serializes page-out rounds with changes of the
+ * backing file; r->backing_lock guards the pointer for page-in, which
+ * takes a reference and reads without a lock of its own, since it runs in
+ * the fault path under mmap_lock. Page-out copies a victim to a bounce
+ * page under its page lock and writes the copy with no frame locked: the
+ * backing file's own locks (i_rwsem) are taken under mmap_lock by anyone
+ * who write(2)s it from a mapped buffer, so they must never nest inside a
+ * frame lock. The frame is freed only if, locked again, it is still
+ * isolated and unchanged. An entry moves from PAGED to a frame by
+ * cmpxchg, so concurrent page-ins and truncation account a page once.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,6 +34,16 @@
 #include <linux/pshare.h>
 
 #include "pshare.h"
+
+/* Compare a frame with a buffer of PAGE_SIZE bytes. */
+static int pshare_page_cmp_buf(struct page *page, const void *buf)
+{
+	void *addr = kmap_local_page(page);
+	int diff = memcmp(addr, buf, PAGE_SIZE);
+
+	kunmap_local(addr);
+	return diff;
+}
 
 static void pshare_account_paged(struct pshare_region *r, long nr)
 {
@@ -77,10 +92,13 @@ int pshare_region_set_backing(struct pshare_region *r, int fd)
 	}
 
 	mutex_lock(&r->paging_lock);
-	if (atomic_long_read(&r->pages_paged))
+	if (atomic_long_read(&r->pages_paged)) {
 		err = -EBUSY;
-	else
+	} else {
+		spin_lock(&r->backing_lock);
 		swap(r->backing, file);
+		spin_unlock(&r->backing_lock);
+	}
 	mutex_unlock(&r->paging_lock);
 	/* The old backing file, or the refused new one. */
 	if (file)
@@ -105,21 +123,31 @@ void pshare_region_drop_backing(struct pshare_region *r)
  */
 struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 {
-	struct page *page = NULL;
 	loff_t pos = (loff_t)ppn << PAGE_SHIFT;
+	struct file *backing;
+	struct page *page;
 	ssize_t n;
 	void *addr;
 
-	mutex_lock(&r->paging_lock);
-	if (xa_load(&r->pmap, ppn) != PSHARE_PAGED_ENTRY)
+	/* While the entry is PAGED the backing file cannot be replaced. */
+	spin_lock(&r->backing_lock);
+	backing = r->backing ? get_file(r->backing) : NULL;
+	spin_unlock(&r->backing_lock);
+	if (xa_load(&r->pmap, ppn) != PSHARE_PAGED_ENTRY) {
+		page = NULL;
 		goto out;
+	}
+	if (WARN_ON_ONCE(!backing)) {
+		page = ERR_PTR(-EIO);
+		goto out;
+	}
 	page = pshare_frame_alloc();
 	if (!page) {
 		page = ERR_PTR(-ENOMEM);
 		goto out;
 	}
 	addr = kmap_local_page(page);
-	n = kernel_read(r->backing, addr, PAGE_SIZE, &pos);
+	n = kernel_read(backing, addr, PAGE_SIZE, &pos);
 	if (n >= 0 && n < PAGE_SIZE)
 		memset(addr + n, 0, PAGE_SIZE - n);
 	kunmap_local(addr);
@@ -132,7 +160,7 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	}
 	if (xa_cmpxchg(&r->pmap, ppn, PSHARE_PAGED_ENTRY, page, GFP_KERNEL) !=
 	    PSHARE_PAGED_ENTRY) {
-		/* Truncated meanwhile (or no memory for the xarray). */
+		/* Read back by another fault, or truncated, meanwhile. */
 		pshare_frame_discard(page);
 		page = NULL;
 		goto out;
@@ -142,39 +170,60 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	atomic_long_inc(&r->paged_in);
 	atomic_long_inc(&pshare_stats.paged_in);
 out:
-	mutex_unlock(&r->paging_lock);
+	if (backing)
+		fput(backing);
+	return page;
+}
+
+/* A victim: a private frame that nothing but the pmap maps or holds. */
+static struct page *pshare_victim_lock(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *page = __pshare_entry_lock(r, ppn, false);
+
+	if (!page)
+		return NULL;
+	if (pshare_is_zero(page) || pshare_frame_shared(page) ||
+	    pshare_pmap_isolate(r, ppn, page)) {
+		unlock_page(page);
+		put_page(page);
+		return NULL;
+	}
 	return page;
 }
 
 /*
  * Write @ppn's private frame out and free it. Caller holds paging_lock.
- * Returns 1 when a frame was freed, 0 when the page was not a candidate,
- * or an error from the backing file.
+ * Returns 1 when a frame was freed, 0 when the page was not a candidate
+ * or changed while it was written, or an error from the backing file.
  */
-static int pshare_page_out_one(struct pshare_region *r, pgoff_t ppn)
+static int pshare_page_out_one(struct pshare_region *r, pgoff_t ppn,
+			       void *bounce)
 {
 	loff_t pos = (loff_t)ppn << PAGE_SHIFT;
 	struct page *page;
+	bool same;
 	ssize_t n;
-	void *addr;
 	int ret = 0;
 
 	lockdep_assert_held(&r->paging_lock);
-	page = __pshare_entry_lock(r, ppn, false);
+	page = pshare_victim_lock(r, ppn);
 	if (!page)
 		return 0;
-	if (pshare_is_zero(page) || pshare_frame_shared(page) ||
-	    pshare_pmap_isolate(r, ppn, page))
-		goto out;
+	memcpy_from_page(bounce, page, 0, PAGE_SIZE);
+	unlock_page(page);
+	put_page(page);
 
-	addr = kmap_local_page(page);
-	n = kernel_write(r->backing, addr, PAGE_SIZE, &pos);
-	kunmap_local(addr);
-	if (n != PAGE_SIZE) {
-		/* The frame stays: the data is safe, just not reclaimed. */
-		ret = n < 0 ? n : -EIO;
+	n = kernel_write(r->backing, bounce, PAGE_SIZE, &pos);
+	if (n != PAGE_SIZE)
+		return n < 0 ? n : -EIO;
+
+	/* Free the frame only if what was written is still its content. */
+	page = pshare_victim_lock(r, ppn);
+	if (!page)
+		return 0;
+	same = !pshare_page_cmp_buf(page, bounce);
+	if (!same)
 		goto out;
-	}
 	/* Replacing a present entry allocates nothing. */
 	xa_store(&r->pmap, ppn, PSHARE_PAGED_ENTRY, GFP_NOWAIT);
 	pshare_frame_unuse(r, page);
@@ -200,7 +249,11 @@ long pshare_page_out(struct pshare_region *r, long nr)
 {
 	long done = 0;
 	int pass, err = 0;
+	void *bounce;
 
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
 	mutex_lock(&r->paging_lock);
 	if (!r->backing) {
 		err = -ENOSPC;
@@ -226,7 +279,7 @@ long pshare_page_out(struct pshare_region *r, long nr)
 			if (!xa_is_value(entry) &&
 			    (pass || !xa_get_mark(&r->pmap, ppn,
 						  PSHARE_MARK_ACTIVE))) {
-				int ret = pshare_page_out_one(r, ppn);
+				int ret = pshare_page_out_one(r, ppn, bounce);
 
 				if (ret < 0) {
 					err = ret;
@@ -242,5 +295,6 @@ long pshare_page_out(struct pshare_region *r, long nr)
 	}
 out:
 	mutex_unlock(&r->paging_lock);
+	kfree(bounce);
 	return done ? done : err;
 }

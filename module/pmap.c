@@ -571,6 +571,7 @@ void pshare_region_init(struct pshare_region *r)
 	memset(&r->sample, 0, sizeof(r->sample));
 	r->sample.fast = r->sample.slow = r->sample.last = 1000;
 	r->backing = NULL;
+	spin_lock_init(&r->backing_lock);
 	mutex_init(&r->paging_lock);
 	atomic_long_set(&r->pages_paged, 0);
 	atomic_long_set(&r->paged_out, 0);

@@ -60,8 +60,9 @@ struct pshare_sample {
  * @target:		pages the allocator wants it to hold (reclaim.c)
  * @sample:		active memory sampling state (sample.c)
  * @backing:		file pshare pages this region out to, or NULL;
- *			set and read under @paging_lock
- * @paging_lock:	serializes page-in, page-out and backing changes
+ *			changed under @paging_lock and @backing_lock
+ * @backing_lock:	guards @backing for page-in
+ * @paging_lock:	serializes page-out rounds and backing changes
  * @pages_paged:	entries equal to PSHARE_PAGED_ENTRY
  * @paged_out:		pages written to @backing, ever
  * @paged_in:		pages read back from @backing, ever
@@ -86,6 +87,7 @@ struct pshare_region {
 	u64 target;
 	struct pshare_sample sample;
 	struct file *backing;
+	spinlock_t backing_lock;
 	struct mutex paging_lock;
 	atomic_long_t pages_paged;
 	atomic_long_t paged_out;
