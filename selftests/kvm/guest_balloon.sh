@@ -121,7 +121,7 @@ dump_guest() {
 # --- 1: boot, write, verify ----------------------------------------------
 t0=$SECONDS
 guest_start "$region" "$mem"
-if guest_wait_qmp 30 && guest_wait 'GUEST: verify (ok|FAILED)' 1 300 &&
+if guest_wait_qmp 30 && guest_wait 'GUEST: verify (ok|FAILED)' 1 600 &&
    [ "$(guest_count 'GUEST: verify ok')" -ge 1 ]; then
 	ok "guest on pshare memory wrote and verified its pattern ($(guest_last_line 'GUEST: wrote' | sed 's/.*wrote //'), $((SECONDS - t0)) s)"
 else
@@ -223,8 +223,8 @@ diag "region after deflation: $(mib "$(region_pages "$region")") MiB resident"
 
 # --- 9: reboot -----------------------------------------------------------
 t0=$SECONDS
-if guest_qmp system_reset && guest_wait 'GUEST: init started' 2 120 &&
-   guest_wait 'GUEST: verify (ok|FAILED)' 2 300 &&
+if guest_qmp system_reset && guest_wait 'GUEST: init started' 2 300 &&
+   guest_wait 'GUEST: verify (ok|FAILED)' 2 420 &&
    [ "$(guest_count 'GUEST: verify ok')" -ge 2 ]; then
 	ok "guest rebooted (system_reset) and verified a fresh pattern ($((SECONDS - t0)) s)"
 else

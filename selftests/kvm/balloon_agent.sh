@@ -1,0 +1,295 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The balloon agent end to end: pshare publishes a lower balloon target
+# for a region when the regions hold more than limit_pages, and
+# `psharectl balloon REGION=QMP_SOCKET --once` turns it into a QMP
+# `balloon` command for the unmodified QEMU/KVM guest running on that
+# region. Runs inside the test VM (selftests/run.sh) and prints TAP.
+#
+#   1. a KVM guest boots on a pshare region (virtio-balloon, QMP socket),
+#      writes a pattern, releases most of it;
+#   2. limit_pages is set so that the regions must give back about
+#      (resident - TARGET_MIB) of this region: the region's target_pages
+#      drops below its max_pages;
+#   3. one agent round sends clamp(target_pages * 4096, floor, size) (the
+#      value and target it logs must agree with that formula);
+#   4. QEMU's query-balloon shows the guest shrinking to that value;
+#   5. the region's pages_private falls (QEMU punches the ballooned pages);
+#   6. the guest's kept data is intact;
+#   7. limit_pages 0: target_pages returns to max_pages;
+#   8. one agent round deflates: query-balloon shows the full RAM again;
+#   9. an agent round against a socket nobody listens on fails (status 1)
+#      and says why.
+#
+# Needs: /dev/kvm, pshare mounted on /run/pshare, userspace-tools/psharectl
+# and the inner guest built on the host (make tools; bash
+# scripts/guest/build.sh). Every wait is bounded.
+#
+# Environment: GUEST_MEM_MIB (default 512), GUEST_FILL_MIB (default 256;
+# 128 on the debug kernel), GUEST_KEEP_MIB (default 64), TARGET_MIB (the
+# region target to create, default 256).
+
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$top/scripts/guest/lib.sh"
+
+psharectl=$top/userspace-tools/psharectl
+mem=${GUEST_MEM_MIB:-512}
+if [ "${PSHARE_KERNEL:-stock}" = debug ]; then
+	fill=${GUEST_FILL_MIB:-128}
+else
+	fill=${GUEST_FILL_MIB:-256}
+fi
+keep=${GUEST_KEEP_MIB:-64}
+target_mib=${TARGET_MIB:-256}
+GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$keep ${GUEST_APPEND:-}"
+mnt=/run/pshare
+sysfs=/sys/kernel/mm/pshare
+PLAN=9
+n=0
+failed=0
+
+ok()     { n=$((n + 1)); echo "ok $n $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $*"; failed=1; }
+skip()   { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+diag()   { echo "# $*"; }
+skip_rest() {
+	while [ "$n" -lt "$PLAN" ]; do
+		skip "balloon_agent step $((n + 1))" "$1"
+	done
+	exit $failed
+}
+global() { cat "$sysfs/$1" 2>/dev/null || echo "?"; }
+mib()    { echo $(( $1 / 256 )); }
+
+# stat_field REGION NAME: one number from `psharectl region`.
+stat_field() {
+	"$psharectl" region "$1" 2>/dev/null |
+		awk -v k="$2:" '$1 == k { print $2; exit }'
+}
+
+# balloon_actual: the guest's RAM in bytes per query-balloon, or "?".
+balloon_actual() {
+	guest_qmp query-balloon 2>/dev/null || echo "?"
+}
+
+# wait_actual CMP BYTES SECS: until query-balloon's actual is within 1 MiB
+# of BYTES (CMP "eq") or at most BYTES + 1 MiB (CMP "le").
+wait_actual() {
+	local cmp=$1 want=$2 end=$((SECONDS + $3)) a
+	while :; do
+		a=$(balloon_actual)
+		if [ "$a" != "?" ]; then
+			case $cmp in
+			eq) [ $(( a > want ? a - want : want - a )) -le 1048576 ] && return 0 ;;
+			le) [ "$a" -le $((want + 1048576)) ] && return 0 ;;
+			esac
+		fi
+		[ "$SECONDS" -lt "$end" ] || return 1
+		guest_alive || return 1
+		sleep 1
+	done
+}
+
+# wait_target REGION CMP PAGES SECS: until target_pages CMP PAGES.
+wait_target() {
+	local region=$1 cmp=$2 pages=$3 end=$((SECONDS + $4)) t
+	while :; do
+		t=$(stat_field "$region" target_pages)
+		if [ -n "$t" ]; then
+			case $cmp in
+			lt) [ "$t" -lt "$pages" ] && return 0 ;;
+			eq) [ "$t" -eq "$pages" ] && return 0 ;;
+			esac
+		fi
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.5
+	done
+}
+
+# expected_value TARGET_PAGES SIZE FLOOR: the agent's formula.
+expected_value() {
+	local v=$(( $1 * 4096 )) size=$2 floor=$3
+	[ "$v" -gt "$size" ] && v=$size
+	[ "$v" -lt "$size" ] && v=$(( v - v % 1048576 ))
+	[ "$v" -lt "$floor" ] && v=$floor
+	[ "$v" -gt "$size" ] && v=$size
+	echo "$v"
+}
+
+echo "1..$PLAN"
+
+# --- prerequisites -------------------------------------------------------
+if [ ! -c /dev/kvm ]; then
+	for m in irqbypass kvm ccp kvm-amd kvm-intel; do
+		modprobe "$m" 2>/dev/null
+	done
+fi
+[ -c /dev/kvm ] || [ "$GUEST_ACCEL" != kvm ] ||
+	skip_rest "/dev/kvm missing (load kvm and kvm-amd/kvm-intel; a TCG VM needs -cpu max)"
+guest_check_built ||
+	skip_rest "inner guest not built ($GUEST_DIR): run 'bash scripts/guest/build.sh' on the host"
+command -v qemu-system-x86_64 >/dev/null ||
+	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+[ -x "$psharectl" ] ||
+	skip_rest "$psharectl not built: run 'make tools' on the host"
+if ! grep -qs " $mnt pshare " /proc/mounts || [ ! -c /dev/pshare ]; then
+	echo "Bail out! pshare is not loaded and mounted on $mnt (insmod pshare.ko; mount -t pshare pshare $mnt)"
+	exit 1
+fi
+[ -r "$sysfs/limit_pages" ] ||
+	skip_rest "the loaded module has no $sysfs/limit_pages (no reclaim)"
+
+region=$mnt/balloon-agent-$$
+before_regions=$(global regions)
+before_private=$(global pages_private)
+old_limit=$(global limit_pages)
+# Keep the scanner still, so that pages_private falls only by the balloon.
+scan_run=$(global run)
+[ "$scan_run" = 1 ] && echo 0 > "$sysfs/run" && diag "stopped the pshare scanner"
+cleanup() {
+	[ "$old_limit" != "?" ] && echo "$old_limit" > "$sysfs/limit_pages"
+	[ "$scan_run" = 1 ] && echo 1 > "$sysfs/run"
+	guest_stop
+	rm -f "$region"
+	[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+dump_guest() {
+	diag "--- guest console (last 15 lines) ---"
+	tail -n 15 "$GUEST_LOG" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
+	diag "--- QEMU output ---"
+	sed 's/^/#   /' "$GUEST_RUN/qemu.out" 2>/dev/null
+}
+
+# --- 1: boot ---------------------------------------------------------------
+t0=$SECONDS
+guest_start "$region" "$mem"
+if guest_wait_qmp 30 && guest_wait 'GUEST: verify (ok|FAILED)' 1 300 &&
+   [ "$(guest_count 'GUEST: verify ok')" -ge 1 ] &&
+   guest_wait 'GUEST: released' 1 60; then
+	ok "guest on pshare memory wrote, verified and released its pattern ($((SECONDS - t0)) s)"
+else
+	not_ok "guest on pshare memory wrote, verified and released its pattern"
+	dump_guest
+	skip_rest "the guest did not come up"
+fi
+written=$(guest_last_line 'GUEST: wrote' | sed -n 's/.*wrote \([0-9]*\) MiB.*/\1/p')
+size=$((mem * 1048576))
+max=$(stat_field "$region" max_pages)
+full=$(stat_field "$region" pages_private)
+diag "region: $full pages private ($(mib "$full") MiB), max_pages $max, guest wrote ${written:-?} MiB"
+
+# --- 2: a limit below what is resident publishes a lower target -----------
+want_pages=$((target_mib * 256))
+if [ "$full" -le $((want_pages + 8192)) ]; then
+	# The guest holds less than expected: ask for 32 MiB less than it holds.
+	want_pages=$((full - 8192))
+fi
+held=$(( $(global pages_private) + $(global pages_shared) ))
+limit=$((held - (full - want_pages)))
+echo "$limit" > "$sysfs/limit_pages"
+diag "limit_pages $limit (all regions hold $held pages; this one should give back $((full - want_pages)))"
+if wait_target "$region" lt "$max" 15; then
+	target=$(stat_field "$region" target_pages)
+	ok "limit below resident: target_pages $target ($(mib "$target") MiB) < max_pages $max"
+else
+	not_ok "limit below resident: target_pages stayed $(stat_field "$region" target_pages) (max_pages $max) for 15 s"
+fi
+diag "$("$psharectl" status 2>&1 | grep -E '^  (held|limit|memory_state|headroom)' | tr -s ' ' | paste -sd ';')"
+
+# --- 3: one agent round sends the clamped target ---------------------------
+floor=$((128 * 1048576))
+agent_log=$GUEST_RUN/agent.log
+actual0=$(balloon_actual)
+"$psharectl" balloon "$region=$GUEST_QMP" --once > "$agent_log" 2>&1
+rc=$?
+sed 's/^/#   agent: /' "$agent_log"
+sent_target=$(sed -n 's/.*bytes; target_pages \([0-9]*\),.*/\1/p' "$agent_log" | tail -n1)
+sent=$(sed -n 's/.* -> [^ ]* (\([0-9]*\) bytes; target_pages.*/\1/p' "$agent_log" | tail -n1)
+value=
+[ -n "$sent_target" ] && value=$(expected_value "$sent_target" "$size" "$floor")
+if [ $rc -eq 0 ] && [ -n "$value" ] && [ "$sent_target" -lt "$max" ] &&
+   [ "$sent" = "$value" ]; then
+	ok "agent round sent balloon $sent bytes = clamp(target_pages $sent_target * 4096, 128M, ${mem}M)"
+else
+	not_ok "agent round sent the clamped target (rc $rc, logged '$sent' for target_pages '${sent_target:-?}', expected value ${value:-?})"
+fi
+[ -n "$value" ] || value=$((want_pages * 4096))
+
+# --- 4: the guest inflates to the value -----------------------------------
+t0=$SECONDS
+if wait_actual eq "$value" 120; then
+	ok "query-balloon: guest RAM $(( $(balloon_actual) / 1048576 )) MiB = agent's value $((value / 1048576)) MiB ($((SECONDS - t0)) s; was $(( ${actual0/\?/0} / 1048576 )) MiB)"
+else
+	not_ok "query-balloon: guest RAM $(( $(balloon_actual | tr -d '?') / 1048576 )) MiB, not the agent's $((value / 1048576)) MiB within 120 s"
+	dump_guest
+fi
+
+# --- 5: the region gives memory back ---------------------------------------
+# The balloon took (mem - value) of guest RAM, mostly pages the guest wrote
+# and released; demand half of that back, or 3/4 of what it released if
+# that is less.
+need=$(( (mem - value / 1048576) * 256 / 2 ))
+released=$(( (${written:-0} - keep) * 256 * 3 / 4 ))
+[ "$released" -gt 0 ] && [ "$released" -lt "$need" ] && need=$released
+end=$((SECONDS + 60))
+while :; do
+	now=$(stat_field "$region" pages_private)
+	[ $((full - now)) -ge "$need" ] && break
+	[ "$SECONDS" -lt "$end" ] || break
+	sleep 1
+done
+diag "region: $full -> $now pages private ($(mib "$full") -> $(mib "$now") MiB); target_pages now $(stat_field "$region" target_pages)"
+if [ $((full - now)) -ge "$need" ]; then
+	ok "region pages_private fell by $(mib $((full - now))) MiB (>= $(mib "$need") MiB expected)"
+else
+	not_ok "region pages_private fell by only $(mib $((full - now))) MiB (>= $(mib "$need") MiB expected)"
+fi
+
+# --- 6: the guest's data survived ------------------------------------------
+c=$(guest_count 'GUEST: reverify ok')
+if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 60 &&
+   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+	ok "guest data intact while ballooned"
+else
+	not_ok "guest data intact while ballooned"
+	dump_guest
+fi
+
+# --- 7: no limit, no pressure: the target returns to max ------------------
+echo 0 > "$sysfs/limit_pages"
+if wait_target "$region" eq "$max" 15; then
+	ok "limit_pages 0: target_pages back to max_pages $max"
+else
+	not_ok "limit_pages 0: target_pages $(stat_field "$region" target_pages), not max_pages $max"
+fi
+
+# --- 8: one agent round deflates -------------------------------------------
+"$psharectl" balloon "$region=$GUEST_QMP" --once > "$agent_log" 2>&1
+rc=$?
+sed 's/^/#   agent: /' "$agent_log"
+t0=$SECONDS
+if [ $rc -eq 0 ] && wait_actual eq "$size" 120; then
+	ok "agent round deflated: guest RAM back to $mem MiB ($((SECONDS - t0)) s)"
+else
+	not_ok "agent round deflated (rc $rc, guest RAM $(( $(balloon_actual | tr -d '?') / 1048576 )) MiB, want $mem MiB)"
+fi
+
+# --- 9: a dead socket is an error that says why ----------------------------
+"$psharectl" balloon "$region=$GUEST_RUN/nobody.sock" --once > "$agent_log" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'nobody.sock: connect' "$agent_log"; then
+	ok "agent round on a socket nobody listens on: status 1, '$(head -c 120 "$agent_log" | head -n1)'"
+else
+	not_ok "agent round on a dead socket (rc $rc): $(head -n1 "$agent_log")"
+fi
+
+guest_stop
+rm -f "$region"
+diag "sysfs before: regions $before_regions pages_private $before_private; after: regions $(global regions) pages_private $(global pages_private)"
+exit $failed
