@@ -1985,6 +1985,7 @@ static int cmd_backing(const struct psharectl_cmd *cmd, int argc, char **argv)
 	struct pshare_region_backing bk;
 	const char *path, *bpath;
 	struct statfs sfs;
+	struct stat st;
 	int fd, bfd = -1, rc;
 	struct ctl c;
 
@@ -2013,7 +2014,8 @@ static int cmd_backing(const struct psharectl_cmd *cmd, int argc, char **argv)
 					bpath, strerror(errno));
 			goto out_fd;
 		}
-		if (fstatfs(bfd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC ||
+		if (fstat(bfd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    fstatfs(bfd, &sfs) == 0 && (sfs.f_type == TMPFS_MAGIC ||
 						sfs.f_type == RAMFS_MAGIC))
 			fprintf(stderr, "psharectl: warning: %s is on tmpfs/ramfs, which is memory too: paging there frees nothing unless tmpfs itself swaps\n",
 				bpath);
@@ -2593,11 +2595,11 @@ static int balloon_round(const struct ctl *c, struct balloon_pair *p,
 	qmp_close(&q);
 
 	if (want != p->last || p->failing)
-		agent_log("%s: balloon %s -> %s (target_pages %llu, size %s), actual %s",
+		agent_log("%s: balloon %s -> %s (%llu bytes; target_pages %llu, size %s), actual %s",
 			  p->region,
 			  p->last ? human(h[0], 32, p->last) :
 				    human(h[0], 32, before),
-			  human(h[1], 32, want),
+			  human(h[1], 32, want), want,
 			  (unsigned long long)rs.target_pages,
 			  human(h[2], 32, rs.size), human(h[3], 32, actual));
 	p->last = want;
