@@ -6,6 +6,7 @@
 #   make check           run the whole test suite in QEMU (stock + debug kernel)
 #   make demo            boot a KVM guest on pshare memory in a throwaway VM
 #   make bench           print the benchmark figures
+#   make experiments     the paper's reclaim experiments (build/experiments/)
 #   make vm CMD='...'    run one command in a fresh test VM (KERNEL=debug)
 #   make install         install the module, psharectl and the uapi header
 
@@ -41,10 +42,13 @@ demo:
 bench:
 	bash scripts/bench.sh
 
+experiments:
+	bash scripts/experiments.sh
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	-$(MAKE) -C userspace-tools clean
 	-$(MAKE) -C selftests clean
 	rm -rf build
 
-.PHONY: all module tools selftests deps check vm demo bench clean
+.PHONY: all module tools selftests deps check vm demo bench experiments clean
