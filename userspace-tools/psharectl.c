@@ -353,7 +353,12 @@ static void catch_stop_signals(void)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;	/* no SA_RESTART: sleeps end early */
+	sa.sa_handler = on_stop_signal;
+	/*
+	 * SA_RESTART keeps writes to a terminal from failing with EINTR;
+	 * nanosleep() and socket reads with a timeout return early anyway.
+	 */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
