@@ -33,7 +33,7 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 	mutex_lock(&pshare_regions_lock);
 	list_for_each_entry(r, &pshare_regions, node) {
 		struct inode *inode = &r->vfs_inode;
-		struct dentry *alias = d_find_any_alias(inode);
+		struct dentry *alias;
 
 		seq_printf(m, "%lu %lld %ld %ld %ld %ld %u ",
 			   inode->i_ino, i_size_read(inode),
@@ -51,11 +51,19 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 			   atomic_long_read(&r->pages_paged),
 			   atomic_long_read(&r->paged_out),
 			   atomic_long_read(&r->paged_in));
+		/*
+		 * No dentry reference: umount must not find one busy. Under
+		 * i_lock the aliases stay put.
+		 */
+		spin_lock(&inode->i_lock);
+		alias = hlist_empty(&inode->i_dentry) ? NULL :
+			hlist_entry(inode->i_dentry.first, struct dentry,
+				    d_u.d_alias);
 		if (alias && !d_unlinked(alias))
 			seq_printf(m, "%pd\n", alias);
 		else
 			seq_puts(m, "(deleted)\n");
-		dput(alias);
+		spin_unlock(&inode->i_lock);
 	}
 	mutex_unlock(&pshare_regions_lock);
 	return 0;

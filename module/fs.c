@@ -27,17 +27,22 @@
 #include "hash.h"
 
 /**
- * struct pshare_mount_opts - mount options of one pshare filesystem
+ * struct pshare_mount_opts - mount options and state of one pshare mount
  * @uid:	owner of the root directory
  * @gid:	group of the root directory
  * @mode:	permission bits of the root directory
  * @domain:	sharing domain of new regions: one per mount
+ * @dying:	the superblock is being shut down: workers must not take
+ *		references to its regions any more
+ * @rcu:	freed after a grace period: workers read @dying under RCU
  */
 struct pshare_mount_opts {
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
 	u32 domain;
+	bool dying;
+	struct rcu_head rcu;
 };
 
 /* The last sharing domain given to a mount. */
@@ -59,6 +64,14 @@ static const struct super_operations pshare_super_ops;
 bool pshare_is_region_file(struct file *file)
 {
 	return file->f_op == &pshare_file_ops;
+}
+
+/* Caller holds rcu_read_lock() and a pointer to one of @sb's inodes. */
+bool pshare_sb_dying(struct super_block *sb)
+{
+	struct pshare_mount_opts *opts = READ_ONCE(sb->s_fs_info);
+
+	return !opts || READ_ONCE(opts->dying);
 }
 
 /* ----------------------------------------------------------------------
@@ -449,12 +462,22 @@ static int pshare_init_fs_context(struct fs_context *fc)
 	return 0;
 }
 
+/*
+ * The scanner, the sampler and the reclaimer hold inode references while
+ * they work on a region. Before the VFS evicts the inodes (and BUGs on a
+ * busy one), stop new references and wait for the old ones to go.
+ */
 static void pshare_kill_sb(struct super_block *sb)
 {
-	void *opts = sb->s_fs_info;
+	struct pshare_mount_opts *opts = sb->s_fs_info;
 
+	if (opts) {
+		WRITE_ONCE(opts->dying, true);
+		pshare_drain_workers();
+	}
 	kill_litter_super(sb);
-	kfree(opts);
+	if (opts)
+		kfree_rcu(opts, rcu);
 }
 
 static struct file_system_type pshare_fs_type = {

@@ -192,6 +192,8 @@ static inline bool pshare_is_zero(struct page *page)
 int pshare_fs_init(void);
 void pshare_fs_exit(void);
 bool pshare_is_region_file(struct file *file);
+bool pshare_sb_dying(struct super_block *sb);
+void pshare_drain_workers(void);
 
 /* pmap.c: frames, the fault path, and pmap updates */
 int pshare_pmap_init(void);
@@ -233,11 +235,13 @@ void pshare_sample_exit(void);
 void pshare_sample_touch(struct pshare_region *r, pgoff_t ppn);
 u32 pshare_active_estimate(struct pshare_region *r);
 u32 pshare_active_current(struct pshare_region *r);
+void pshare_sample_drain(void);
 
 /* reclaim.c: allocation, pressure and the reclaimer */
 int pshare_reclaim_init(void);
 void pshare_reclaim_exit(void);
 void pshare_reclaim_kick(void);
+void pshare_reclaim_drain(void);
 u64 pshare_region_shares(struct pshare_region *r);
 u64 pshare_region_max(struct pshare_region *r);
 int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,

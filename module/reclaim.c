@@ -225,10 +225,10 @@ static bool pshare_reclaim_round(void)
 		if (done == PSHARE_PAGEOUT_BATCH)
 			again = true;
 	}
-	mutex_unlock(&pshare_reclaim_mutex);
-
+	/* Inside the mutex: pshare_reclaim_drain() relies on it. */
 	for (i = 0; i < n; i++)
 		pshare_region_put(regions[i]);
+	mutex_unlock(&pshare_reclaim_mutex);
 out_free:
 	kfree(alloc);
 	kfree(regions);
@@ -247,6 +247,13 @@ static void pshare_reclaim_fn(struct work_struct *work)
 void pshare_reclaim_kick(void)
 {
 	mod_delayed_work(pshare_wq, &pshare_reclaim_work, 0);
+}
+
+/* Wait until no reclaim round holds region references. */
+void pshare_reclaim_drain(void)
+{
+	mutex_lock(&pshare_reclaim_mutex);
+	mutex_unlock(&pshare_reclaim_mutex);
 }
 
 static unsigned long pshare_shrink_count(struct shrinker *s,

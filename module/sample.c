@@ -36,6 +36,9 @@ unsigned int pshare_sample_pages = 100;
 
 static struct delayed_work pshare_sample_work;
 
+/* Held while the sampler holds region references. */
+static DEFINE_MUTEX(pshare_sample_mutex);
+
 /* Averages: the fast one moves half-way, the slow one an eighth. */
 #define PSHARE_FAST_SHIFT	1
 #define PSHARE_SLOW_SHIFT	3
@@ -158,13 +161,21 @@ static void pshare_sample_fn(struct work_struct *work)
 	struct pshare_region *r;
 	unsigned long id = 0;
 
+	mutex_lock(&pshare_sample_mutex);
 	while ((r = pshare_region_get_next(&id))) {
 		pshare_sample_region(r);
 		pshare_region_put(r);
 		id++;
 	}
+	mutex_unlock(&pshare_sample_mutex);
 	queue_delayed_work(pshare_wq, &pshare_sample_work,
 			   READ_ONCE(pshare_sample_period_secs) * HZ);
+}
+
+void pshare_sample_drain(void)
+{
+	mutex_lock(&pshare_sample_mutex);
+	mutex_unlock(&pshare_sample_mutex);
 }
 
 /* A new period length takes effect now. */

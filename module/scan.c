@@ -116,7 +116,8 @@ struct pshare_region *pshare_region_get_next(unsigned long *id)
 	for (;;) {
 		r = xa_find(&pshare_region_ids, id, ULONG_MAX, XA_PRESENT);
 		/* Inodes are freed after a grace period: igrab() is safe. */
-		if (!r || igrab(&r->vfs_inode))
+		if (!r || (!pshare_sb_dying(r->vfs_inode.i_sb) &&
+			   igrab(&r->vfs_inode)))
 			break;
 		++*id;
 	}
@@ -638,6 +639,19 @@ int pshare_region_set_domain(struct pshare_region *r, u32 domain)
 		WRITE_ONCE(r->domain, domain);
 	mutex_unlock(&pshare_scan_mutex);
 	return err;
+}
+
+/*
+ * A superblock is going away and no new references to its regions are
+ * taken: wait for every worker to drop the ones it holds. Each holds them
+ * only inside its own mutex.
+ */
+void pshare_drain_workers(void)
+{
+	mutex_lock(&pshare_scan_mutex);
+	mutex_unlock(&pshare_scan_mutex);
+	pshare_reclaim_drain();
+	pshare_sample_drain();
 }
 
 int pshare_scan_init(void)
