@@ -2805,7 +2805,9 @@ static const struct psharectl_cmd psharectl_cmds[] = {
 		.help =
 "\n"
 "Sets the values given (PSHARE_IOC_REGION_SET_POLICY) and prints the\n"
-"region's resulting policy and target; without options only prints it.\n"
+"region's resulting policy; without options only prints it. The target\n"
+"printed is the one before the change: the reclaimer recomputes it at\n"
+"once, in the background ('psharectl region FILE' shows the new one).\n"
 "A plain number is pages; a number with a unit (512M, 1.5G, 2GiB) is a\n"
 "size, rounded up to 4 KiB pages.\n"
 "\n"

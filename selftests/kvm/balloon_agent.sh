@@ -168,12 +168,15 @@ dump_guest() {
 # --- 1: boot ---------------------------------------------------------------
 t0=$SECONDS
 guest_start "$region" "$mem"
-if guest_wait_qmp 30 && guest_wait 'GUEST: verify (ok|FAILED)' 1 600 &&
+# A loaded host (several TCG VMs on two cores) starts QEMU slowly.
+step="QMP socket up"
+if guest_wait_qmp 120 && step="guest verified its pattern" &&
+   guest_wait 'GUEST: verify (ok|FAILED)' 1 600 &&
    [ "$(guest_count 'GUEST: verify ok')" -ge 1 ] &&
-   guest_wait 'GUEST: released' 1 60; then
+   step="guest released its pattern" && guest_wait 'GUEST: released' 1 60; then
 	ok "guest on pshare memory wrote, verified and released its pattern ($((SECONDS - t0)) s)"
 else
-	not_ok "guest on pshare memory wrote, verified and released its pattern"
+	not_ok "guest on pshare memory wrote, verified and released its pattern (waiting for: $step, $((SECONDS - t0)) s)"
 	dump_guest
 	skip_rest "the guest did not come up"
 fi
