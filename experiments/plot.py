@@ -69,6 +69,7 @@ def idle_tax(rows, out):
         ax.set_xlabel("time (s)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("MiB")
+    axes[0][0].set_ylim(bottom=0)
     axes[0][0].legend(fontsize=8)
     fig.suptitle("pshare idle memory tax (cf. Waldspurger 2002, Fig. 7)")
     fig.tight_layout()

@@ -69,8 +69,12 @@ echo
 cat "$out/sampling.txt"
 echo
 
-# Figures: matplotlib, installed from Debian's archive when missing.
-if ! python3 -c 'import matplotlib' 2>/dev/null; then
+# Figures: matplotlib, installed from Debian's archive when missing. Debian's
+# python3-matplotlib is for Debian's interpreter, which need not be the first
+# python3 on PATH.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+if ! "$py" -c 'import matplotlib' 2>/dev/null; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		note "installing python3-matplotlib for the plots"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-matplotlib \
@@ -78,9 +82,9 @@ if ! python3 -c 'import matplotlib' 2>/dev/null; then
 			note "apt-get install python3-matplotlib failed (see $out/apt.log)"
 	fi
 fi
-if python3 -c 'import matplotlib' 2>/dev/null; then
-	python3 "$PSHARE_TOP/experiments/plot.py" sampling "$out/sampling.csv" "$out/sampling.png"
-	python3 "$PSHARE_TOP/experiments/plot.py" idle-tax "$out/idle_tax.csv" "$out/idle_tax.png"
+if "$py" -c 'import matplotlib' 2>/dev/null; then
+	"$py" "$PSHARE_TOP/experiments/plot.py" sampling "$out/sampling.csv" "$out/sampling.png"
+	"$py" "$PSHARE_TOP/experiments/plot.py" idle-tax "$out/idle_tax.csv" "$out/idle_tax.png"
 	echo "plots: $out/sampling.png $out/idle_tax.png"
 elif command -v gnuplot >/dev/null; then
 	gnuplot <<-EOF
