@@ -7,8 +7,8 @@
 # region, balloons it, reboots it, and shows pshare's own figures at each
 # step. Lines for the reader start with "demo:".
 #
-# Environment: DEMO_FILL_MIB (how much the guest writes, default 256),
-# DEMO_KEEP_MIB (what it keeps after that, default 64), DEMO_BALLOON_MIB
+# Environment: DEMO_FILL_MIB (how much the guest writes, default 160),
+# DEMO_KEEP_MIB (what it keeps after that, default 32), DEMO_BALLOON_MIB
 # (guest RAM while the balloon is inflated, default 256).
 
 set -uo pipefail
@@ -17,8 +17,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$top/scripts/guest/lib.sh"
 
 mem=512
-fill=${DEMO_FILL_MIB:-256}
-keep=${DEMO_KEEP_MIB:-64}
+fill=${DEMO_FILL_MIB:-160}
+keep=${DEMO_KEEP_MIB:-32}
 target=${DEMO_BALLOON_MIB:-256}
 mnt=/run/pshare
 region=$mnt/demo-vm
@@ -97,7 +97,8 @@ until [ "$(guest_count 'GUEST: (verify ok|verify FAILED|too little)')" -ge 1 ]; 
 	fi
 	if [ $((SECONDS - last)) -ge 15 ]; then
 		last=$SECONDS
-		say "  [$(elapsed)] guest: $(guest_last_line 'GUEST:' | sed 's/^.*GUEST: //')" \
+		g=$(guest_last_line 'GUEST:' | sed 's/^.*GUEST: //')
+		say "  [$(elapsed)] guest: ${g:-kernel booting}" \
 			"| region holds $(region_mib) MiB"
 	fi
 	if [ $((SECONDS - t_start)) -gt 600 ]; then

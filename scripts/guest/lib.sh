@@ -54,7 +54,7 @@ guest_start() {
 		-qmp unix:"$GUEST_QMP",server=on,wait=off \
 		-kernel "$GUEST_DIR/vmlinuz" \
 		-initrd "$GUEST_DIR/initramfs.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 ${GUEST_APPEND:-}" \
+		-append "console=ttyS0 quiet loglevel=4 panic=-1 ${GUEST_APPEND:-}" \
 		> "$GUEST_RUN/qemu.out" 2>&1 &
 	GUEST_PID=$!
 }
