@@ -61,6 +61,18 @@ kmake() {
 	make -C "$PSHARE_KSRC" O="$out" ARCH=x86_64 "$@"
 }
 
+# Seed a new configuration from the newest finished build: kbuild then
+# recompiles only what the changed options touch.
+if [ ! -f "$out/.config" ]; then
+	prev=$(ls -td "$PSHARE_CACHE"/debug-kernel-*/.pshare-build-complete 2>/dev/null | head -n1 || true)
+	if [ -n "$prev" ]; then
+		prev=$(dirname "$prev")
+		note "seeding from $prev"
+		cp -a "$prev/." "$out/"
+		rm -f "$out/.pshare-build-complete" "$out/build.log"
+	fi
+fi
+
 {
 	kmake tinyconfig
 	"$PSHARE_KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \

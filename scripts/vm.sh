@@ -106,6 +106,7 @@ if [ -f /modules.list ]; then
 		insmod "/lib/pshare-modules/$m" || fail "insmod $m failed"
 	done </modules.list
 fi
+echo "PSHARE-VM: initramfs: mounting the host root"
 o=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o $o,ro hostroot /newroot || fail "mounting the host root over 9p failed"
 mount -t 9p -o $o vmout "/newroot$pshare_top/build/vm-out" ||
@@ -186,7 +187,7 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem"
 note "booting the $kernel kernel ($kver), timeout ${timeout}s, console log $log"
 start=$(date +%s)
 set +e
-timeout -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
+timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"
 qrc=${PIPESTATUS[0]}
 set -e
 secs=$(($(date +%s) - start))
