@@ -547,15 +547,8 @@ static void pshare_hash_enospc_rebuild(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t.nr_frames, n);
 	KUNIT_EXPECT_EQ(test, t.nr_hints, 0UL);
 
-	/* Too small for the entries: refused, table untouched. */
-	old_slots = t.slots;
-	old_nslots = t.nslots;
-	KUNIT_EXPECT_EQ(test, -ENOSPC, pshare_table_rebuild(&t, n / 2, NULL, NULL));
-	KUNIT_EXPECT_PTR_EQ(test, t.slots, old_slots);
-	KUNIT_EXPECT_EQ(test, t.nslots, old_nslots);
-	KUNIT_EXPECT_EQ(test, t.rebuilds, 0UL);
-
 	/* Grown to the size scan.c asks for: everything still there. */
+	old_nslots = t.nslots;
 	KUNIT_ASSERT_EQ(test, 0, pshare_table_rebuild(&t,
 				pshare_table_size_for(n + 1), NULL, NULL));
 	KUNIT_EXPECT_GT(test, t.nslots, old_nslots);
@@ -568,6 +561,22 @@ static void pshare_hash_enospc_rebuild(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, pshare_table_insert(&t, 12345, kt_hint(1)));
 	KUNIT_EXPECT_EQ(test, t.nr_hints, 1UL);
 	KUNIT_EXPECT_EQ(test, kt_count(&t, 12345, kt_hint(1)), 1U);
+
+	/*
+	 * Back to the smallest table: one entry more than it takes, so the
+	 * rebuild is refused and the table left as it was.
+	 */
+	old_slots = t.slots;
+	old_nslots = t.nslots;
+	KUNIT_EXPECT_EQ(test, -ENOSPC,
+			pshare_table_rebuild(&t, PSHARE_TABLE_MIN, NULL, NULL));
+	KUNIT_EXPECT_PTR_EQ(test, t.slots, old_slots);
+	KUNIT_EXPECT_EQ(test, t.nslots, old_nslots);
+	KUNIT_EXPECT_EQ(test, t.rebuilds, 1UL);
+	KUNIT_EXPECT_EQ(test, t.nr_frames + t.nr_hints, n + 1);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ_MSG(test, kt_count(&t, i * 31, kt_frame(i)), 1U,
+				    "entry %lu after the refused rebuild", i);
 
 	/* The sizing rule leaves room: a rebuilt table is below the limit. */
 	for (i = 1; i < 100000; i = i * 3 + 1)
