@@ -96,6 +96,9 @@ static u64 pshare_zero_hash;
 static struct task_struct *pshare_scan_thread;
 static DECLARE_WAIT_QUEUE_HEAD(pshare_scan_wait);
 
+/* Bumped by every knob change, so a sleeping scanner wakes to see it. */
+static atomic_t pshare_scan_knobs_seq = ATOMIC_INIT(0);
+
 DEFINE_XARRAY_ALLOC1(pshare_region_ids);
 
 /* ----------------------------------------------------------------------
@@ -490,10 +493,12 @@ static int pshare_scand(void *unused)
 		try_to_freeze();
 		if (pshare_scan_should_run()) {
 			unsigned int ms = READ_ONCE(pshare_sleep_millisecs);
+			int seq = atomic_read(&pshare_scan_knobs_seq);
 
 			if (ms)
 				wait_event_freezable_timeout(pshare_scan_wait,
-					kthread_should_stop(),
+					kthread_should_stop() ||
+					atomic_read(&pshare_scan_knobs_seq) != seq,
 					msecs_to_jiffies(ms));
 			else
 				cond_resched();
@@ -565,6 +570,13 @@ static void pshare_drop_hints(void)
  * same as holes and hold no memory). Returns -ENOMEM (or -EINTR) when it
  * could not finish; run it again to go on.
  */
+/* A knob changed: wake the scanner so it does not finish an old sleep. */
+void pshare_scan_knobs_changed(void)
+{
+	atomic_inc(&pshare_scan_knobs_seq);
+	wake_up_interruptible(&pshare_scan_wait);
+}
+
 int pshare_scan_set_run(unsigned int run)
 {
 	unsigned long id = 0;
@@ -587,7 +599,7 @@ int pshare_scan_set_run(unsigned int run)
 	if (!err)
 		WRITE_ONCE(pshare_run, run);
 	mutex_unlock(&pshare_scan_mutex);
-	wake_up_interruptible(&pshare_scan_wait);
+	pshare_scan_knobs_changed();
 	return err;
 }
 

@@ -26,6 +26,7 @@ extern unsigned int pshare_hash_bits;
 extern struct pshare_table pshare_table;
 
 int pshare_scan_set_run(unsigned int run);
+void pshare_scan_knobs_changed(void);
 int pshare_scan_set_across(bool across);
 int pshare_scan_set_hash_bits(unsigned int bits);
 

@@ -117,6 +117,7 @@ static ssize_t pages_to_scan_store(struct kobject *kobj,
 	if (err)
 		return err;
 	WRITE_ONCE(pshare_pages_to_scan, val);
+	pshare_scan_knobs_changed();
 	return count;
 }
 static struct kobj_attribute pages_to_scan_attr = __ATTR_RW(pages_to_scan);
@@ -138,6 +139,7 @@ static ssize_t sleep_millisecs_store(struct kobject *kobj,
 	if (err)
 		return err;
 	WRITE_ONCE(pshare_sleep_millisecs, val);
+	pshare_scan_knobs_changed();
 	return count;
 }
 static struct kobj_attribute sleep_millisecs_attr = __ATTR_RW(sleep_millisecs);
