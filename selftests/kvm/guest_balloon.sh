@@ -146,7 +146,7 @@ fi
 
 # --- 3: inflate ----------------------------------------------------------
 t0=$SECONDS
-actual=$(guest_qmp balloon "${target}M" --wait 120)
+actual=$(guest_qmp balloon "${target}M" --wait 300)
 rc=$?
 if [ $rc -eq 0 ]; then
 	ok "balloon inflated: guest RAM ${target} MiB ($((SECONDS - t0)) s)"
@@ -204,7 +204,7 @@ else
 fi
 
 # --- 7: deflate ----------------------------------------------------------
-actual=$(guest_qmp balloon "${mem}M" --wait 120)
+actual=$(guest_qmp balloon "${mem}M" --wait 180)
 if [ $? -eq 0 ]; then
 	ok "balloon deflated: guest RAM back to ${mem} MiB"
 else
