@@ -51,6 +51,25 @@ static void pshare_account_paged(struct pshare_region *r, long nr)
 	atomic_long_add(nr, &pshare_stats.pages_paged);
 }
 
+/* Does a region other than @r page to @inode? Caller holds pshare_regions_lock. */
+static bool pshare_backing_in_use(struct pshare_region *r, struct inode *inode)
+{
+	struct pshare_region *o;
+	bool used = false;
+
+	lockdep_assert_held(&pshare_regions_lock);
+	list_for_each_entry(o, &pshare_regions, node) {
+		if (o == r)
+			continue;
+		spin_lock(&o->backing_lock);
+		used = o->backing && file_inode(o->backing) == inode;
+		spin_unlock(&o->backing_lock);
+		if (used)
+			break;
+	}
+	return used;
+}
+
 /**
  * pshare_region_set_backing - give a region a file to page out to
  * @fd: an open regular file, readable and writable, or -1 for none
@@ -91,8 +110,11 @@ int pshare_region_set_backing(struct pshare_region *r, int fd)
 		return -EBADF;
 	}
 
+	/* pshare_regions_lock: no two regions may page to one file. */
+	mutex_lock(&pshare_regions_lock);
 	mutex_lock(&r->paging_lock);
-	if (atomic_long_read(&r->pages_paged)) {
+	if (atomic_long_read(&r->pages_paged) ||
+	    (file && pshare_backing_in_use(r, file_inode(file)))) {
 		err = -EBUSY;
 	} else {
 		spin_lock(&r->backing_lock);
@@ -100,6 +122,7 @@ int pshare_region_set_backing(struct pshare_region *r, int fd)
 		spin_unlock(&r->backing_lock);
 	}
 	mutex_unlock(&r->paging_lock);
+	mutex_unlock(&pshare_regions_lock);
 	/* The old backing file, or the refused new one. */
 	if (file)
 		fput(file);

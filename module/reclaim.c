@@ -12,7 +12,9 @@
  * reclaimer turns the pressure into a number of pages to take back and
  * splits it between regions by share-based allocation with the idle memory
  * tax (policy.c), never below a region's min, always trimming a region
- * above its max. Each region's resulting target is published (stats
+ * above its max. A limit is split as if every region held its max (its
+ * entitlement, stable while the balloon works); host pressure is taken
+ * from what regions hold now. Each region's resulting target is published (stats
  * ioctl, debugfs, psharectl): it is the balloon target that the
  * `psharectl balloon` agent passes to the guest's virtio-balloon over QMP.
  * Where the target is still not met and the pressure is a limit, a hard
@@ -166,21 +168,45 @@ static unsigned int pshare_collect(struct pshare_region **regions,
 	return n;
 }
 
-/* One round: targets for every region, then page-out where it must. */
+/**
+ * struct pshare_reclaim_item - one region during a reclaim round
+ * @r:		the region, referenced
+ * @held:	pages it holds now
+ * @target:	pages it should hold
+ */
+struct pshare_reclaim_item {
+	struct pshare_region *r;
+	u64 held;
+	u64 target;
+};
+
+/*
+ * One round: targets for every region, then page-out where it must.
+ *
+ * The limit is split between regions as if each held its max: that is the
+ * region's entitlement, and it does not move when the balloon has met it,
+ * so a guest is not deflated and inflated again in turn. Host pressure is
+ * transient: it is taken from what regions hold now, within their
+ * entitlements.
+ */
 static bool pshare_reclaim_round(void)
 {
 	unsigned int n, i, max = atomic_long_read(&pshare_stats.regions) + 8;
+	unsigned long want, limit = READ_ONCE(pshare_limit_pages);
+	u32 tax = READ_ONCE(pshare_idle_tax_percent);
+	u64 shared = atomic_long_read(&pshare_stats.frames_shared);
+	u64 held = shared, demand = shared, host;
+	struct pshare_reclaim_item *items;
 	struct pshare_region **regions;
 	struct pshare_alloc *alloc;
-	unsigned long want, limit = READ_ONCE(pshare_limit_pages);
-	u64 held = 0, over_limit = 0, reclaim;
 	enum pshare_mem_state state;
+	bool over_limit, again = false;
 	long shrink;
-	bool again = false;
 
 	regions = kmalloc_array(max, sizeof(*regions), GFP_KERNEL);
+	items = kmalloc_array(max, sizeof(*items), GFP_KERNEL);
 	alloc = kmalloc_array(max, sizeof(*alloc), GFP_KERNEL);
-	if (!regions || !alloc)
+	if (!regions || !items || !alloc)
 		goto out_free;
 
 	mutex_lock(&pshare_reclaim_mutex);
@@ -188,40 +214,49 @@ static bool pshare_reclaim_round(void)
 	for (i = 0; i < n; i++) {
 		struct pshare_region *r = regions[i];
 
+		items[i].r = r;
+		items[i].held = atomic_long_read(&r->pages_private);
 		alloc[i].shares = pshare_region_shares(r);
-		alloc[i].held = atomic_long_read(&r->pages_private);
 		alloc[i].min = READ_ONCE(r->min_pages);
 		alloc[i].max = pshare_region_max(r);
+		alloc[i].held = max(alloc[i].max, alloc[i].min);
 		alloc[i].active = pshare_active_estimate(r);
-		held += alloc[i].held;
+		held += items[i].held;
+		demand += alloc[i].held;
 	}
-	/* Shared frames count against the limit once, whoever uses them. */
-	held += atomic_long_read(&pshare_stats.frames_shared);
-	if (limit && held > limit)
-		over_limit = held - limit;
+
+	/* Entitlements: the limit shared out by shares and the idle tax. */
+	pshare_alloc_targets(alloc, n, limit && demand > limit ?
+			     demand - limit : 0, tax);
+	for (i = 0; i < n; i++)
+		items[i].target = alloc[i].target;
+
 	state = pshare_mem_state(&want);
 	shrink = atomic_long_xchg(&pshare_shrink_pending, 0);
-	reclaim = max3(over_limit, (u64)want, (u64)shrink);
+	host = max_t(u64, want, shrink);
+	if (host) {
+		for (i = 0; i < n; i++)
+			alloc[i].held = min(items[i].held, items[i].target);
+		pshare_alloc_targets(alloc, n, host, tax);
+		for (i = 0; i < n; i++)
+			if (alloc[i].target < alloc[i].held)
+				items[i].target = alloc[i].target;
+	}
 
-	pshare_alloc_targets(alloc, n, reclaim,
-			     READ_ONCE(pshare_idle_tax_percent));
-
+	over_limit = limit && held > limit;
 	for (i = 0; i < n; i++) {
-		struct pshare_region *r = regions[i];
-		struct pshare_alloc *a = &alloc[i];
-		bool page_now;
+		struct pshare_reclaim_item *it = &items[i];
 		long done;
 
-		/* Under no pressure a region may grow back to its max. */
-		WRITE_ONCE(r->target, a->target < a->held ? a->target : a->max);
-		if (a->target >= a->held || !READ_ONCE(r->backing))
+		WRITE_ONCE(it->r->target, it->target);
+		if (it->held <= it->target || !READ_ONCE(it->r->backing))
 			continue;
-		page_now = over_limit || shrink || state >= PSHARE_MEM_HARD ||
-			   a->held > a->max;
-		if (!page_now)
+		/* Sharing and the balloon first: page only when it must. */
+		if (!over_limit && !shrink && state < PSHARE_MEM_HARD &&
+		    it->held <= alloc[i].max)
 			continue;
-		done = pshare_page_out(r, min_t(u64, a->held - a->target,
-						PSHARE_PAGEOUT_BATCH));
+		done = pshare_page_out(it->r, min_t(u64, it->held - it->target,
+						    PSHARE_PAGEOUT_BATCH));
 		if (done == PSHARE_PAGEOUT_BATCH)
 			again = true;
 	}
@@ -231,6 +266,7 @@ static bool pshare_reclaim_round(void)
 	mutex_unlock(&pshare_reclaim_mutex);
 out_free:
 	kfree(alloc);
+	kfree(items);
 	kfree(regions);
 	return again;
 }

@@ -185,7 +185,7 @@ struct pshare_region_policy {
  * open, or not open for both reading and writing; -EISDIR a directory;
  * -EINVAL not a regular file (a pipe, a device), a pshare file, or opened
  * O_APPEND; -EBUSY pages of the region are out in the current backing
- * file.
+ * file, or another region already pages to that file.
  */
 struct pshare_region_backing {
 	__u32 argsz;
