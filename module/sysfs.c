@@ -81,6 +81,28 @@ static int pshare_parse_uint(const char *buf, unsigned int min,
 	return 0;
 }
 
+/* An unsigned int knob in [min, max]; @apply runs after the store. */
+#define PSHARE_UINT_KNOB(_name, _var, _min, _max, _apply)		\
+static ssize_t _name##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%u\n", READ_ONCE(_var));		\
+}									\
+static ssize_t _name##_store(struct kobject *kobj,			\
+			     struct kobj_attribute *attr,		\
+			     const char *buf, size_t count)		\
+{									\
+	unsigned int val;						\
+	int err = pshare_parse_uint(buf, _min, _max, &val);		\
+									\
+	if (err)							\
+		return err;						\
+	WRITE_ONCE(_var, val);						\
+	_apply();							\
+	return count;							\
+}									\
+static struct kobj_attribute _name##_attr = __ATTR_RW(_name)
+
 static ssize_t run_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf)
 {
@@ -100,49 +122,10 @@ static ssize_t run_store(struct kobject *kobj, struct kobj_attribute *attr,
 }
 static struct kobj_attribute run_attr = __ATTR_RW(run);
 
-static ssize_t pages_to_scan_show(struct kobject *kobj,
-				  struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_pages_to_scan));
-}
-
-static ssize_t pages_to_scan_store(struct kobject *kobj,
-				   struct kobj_attribute *attr,
-				   const char *buf, size_t count)
-{
-	unsigned int val;
-	int err;
-
-	err = pshare_parse_uint(buf, 1, PSHARE_PAGES_TO_SCAN_MAX, &val);
-	if (err)
-		return err;
-	WRITE_ONCE(pshare_pages_to_scan, val);
-	pshare_scan_knobs_changed();
-	return count;
-}
-static struct kobj_attribute pages_to_scan_attr = __ATTR_RW(pages_to_scan);
-
-static ssize_t sleep_millisecs_show(struct kobject *kobj,
-				    struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_sleep_millisecs));
-}
-
-static ssize_t sleep_millisecs_store(struct kobject *kobj,
-				     struct kobj_attribute *attr,
-				     const char *buf, size_t count)
-{
-	unsigned int val;
-	int err;
-
-	err = pshare_parse_uint(buf, 0, PSHARE_SLEEP_MS_MAX, &val);
-	if (err)
-		return err;
-	WRITE_ONCE(pshare_sleep_millisecs, val);
-	pshare_scan_knobs_changed();
-	return count;
-}
-static struct kobj_attribute sleep_millisecs_attr = __ATTR_RW(sleep_millisecs);
+PSHARE_UINT_KNOB(pages_to_scan, pshare_pages_to_scan, 1,
+		 PSHARE_PAGES_TO_SCAN_MAX, pshare_scan_knobs_changed);
+PSHARE_UINT_KNOB(sleep_millisecs, pshare_sleep_millisecs, 0,
+		 PSHARE_SLEEP_MS_MAX, pshare_scan_knobs_changed);
 
 static ssize_t merge_across_domains_show(struct kobject *kobj,
 					 struct kobj_attribute *attr, char *buf)
@@ -165,27 +148,6 @@ static ssize_t merge_across_domains_store(struct kobject *kobj,
 static struct kobj_attribute merge_across_domains_attr =
 	__ATTR_RW(merge_across_domains);
 
-/* An unsigned int knob in [min, max]; @apply runs after the store. */
-#define PSHARE_UINT_KNOB(_name, _var, _min, _max, _apply)		\
-static ssize_t _name##_show(struct kobject *kobj,			\
-			    struct kobj_attribute *attr, char *buf)	\
-{									\
-	return sysfs_emit(buf, "%u\n", READ_ONCE(_var));		\
-}									\
-static ssize_t _name##_store(struct kobject *kobj,			\
-			     struct kobj_attribute *attr,		\
-			     const char *buf, size_t count)		\
-{									\
-	unsigned int val;						\
-	int err = pshare_parse_uint(buf, _min, _max, &val);		\
-									\
-	if (err)							\
-		return err;						\
-	WRITE_ONCE(_var, val);						\
-	_apply();							\
-	return count;							\
-}									\
-static struct kobj_attribute _name##_attr = __ATTR_RW(_name)
 
 PSHARE_UINT_KNOB(idle_tax_percent, pshare_idle_tax_percent, 0, PSHARE_TAX_MAX,
 		 pshare_reclaim_kick);
