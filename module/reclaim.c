@@ -243,12 +243,15 @@ static bool pshare_reclaim_round(void)
 				items[i].target = alloc[i].target;
 	}
 
+	/* Publish every target before paging: the balloon acts at once. */
+	for (i = 0; i < n; i++)
+		WRITE_ONCE(items[i].r->target, items[i].target);
+
 	over_limit = limit && held > limit;
 	for (i = 0; i < n; i++) {
 		struct pshare_reclaim_item *it = &items[i];
 		long done;
 
-		WRITE_ONCE(it->r->target, it->target);
 		if (it->held <= it->target || !READ_ONCE(it->r->backing))
 			continue;
 		/* Sharing and the balloon first: page only when it must. */
@@ -317,8 +320,9 @@ int pshare_reclaim_init(void)
 {
 	int err;
 
+	/* Two at a time: a long page-out round must not hold up sampling. */
 	pshare_wq = alloc_workqueue("pshare", WQ_UNBOUND | WQ_MEM_RECLAIM |
-				    WQ_FREEZABLE, 1);
+				    WQ_FREEZABLE, 2);
 	if (!pshare_wq)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&pshare_reclaim_work, pshare_reclaim_fn);
