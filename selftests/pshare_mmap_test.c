@@ -12,6 +12,7 @@
 #include "pshare_selftest.h"
 
 #include <signal.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <linux/falloc.h>
 #include <linux/loop.h>
@@ -688,6 +689,7 @@ static void odirect_cleanup(FIXTURE_DATA(odirect) *self)
 FIXTURE_SETUP(odirect)
 {
 	static const char * const fstypes[] = { "ext4", "ext2" };
+	time_t t0 = time(NULL);
 	char cmd[256];
 	FILE *f;
 	size_t i;
@@ -703,14 +705,18 @@ FIXTURE_SETUP(odirect)
 	strcpy(self->img, "/tmp/pshare-odirect.XXXXXX");
 	fd = mkstemp(self->img);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, 32 << 20));
+	ASSERT_EQ(0, ftruncate(fd, 16 << 20));
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "mke2fs -q -F -t ext4 %s", self->img);
+	/* No journal, lazy tables: quick even on a slow debug kernel. */
+	snprintf(cmd, sizeof(cmd),
+		 "mke2fs -q -F -t ext4 -O ^has_journal -E lazy_itable_init=1 %s",
+		 self->img);
 	if (run_quiet(cmd)) {
 		odirect_cleanup(self);
 		PS_SKIP("mke2fs -t ext4 failed on an image in /tmp");
 	}
 
+	TH_LOG("%lds: ext4 image made", time(NULL) - t0);
 	run_quiet("modprobe loop");
 	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", self->img);
 	f = popen(cmd, "r");
@@ -724,6 +730,7 @@ FIXTURE_SETUP(odirect)
 		PS_SKIP("no loop device (CONFIG_BLK_DEV_LOOP, modprobe loop)");
 	}
 
+	TH_LOG("%lds: %s set up", time(NULL) - t0, self->loopdev);
 	strcpy(self->dir, "/tmp/pshare-odirect-mnt.XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	for (i = 0; i < sizeof(fstypes) / sizeof(fstypes[0]) && !self->mounted; i++)
@@ -737,6 +744,7 @@ FIXTURE_SETUP(odirect)
 			strerror(err));
 	}
 
+	TH_LOG("%lds: mounted on %s", time(NULL) - t0, self->dir);
 	self->dev = open(PS_DEV, O_RDWR);
 	ASSERT_LE(0, self->dev);
 	ps_region_create(_metadata, &self->r, 0);
@@ -747,7 +755,7 @@ FIXTURE_TEARDOWN(odirect)
 	odirect_cleanup(self);
 }
 
-TEST_F_TIMEOUT(odirect, read_into_region_buffer, 180)
+TEST_F_TIMEOUT(odirect, read_into_region_buffer, 300)
 {
 	const size_t n = 8;	/* pages read */
 	struct pshare_region_stats s;
@@ -770,6 +778,7 @@ TEST_F_TIMEOUT(odirect, read_into_region_buffer, 180)
 	ASSERT_EQ(0, fsync(fd));
 	close(fd);
 	ps_write_file("/proc/sys/vm/drop_caches", "3");
+	TH_LOG("source file written and synced");
 
 	/* Region buffer: pages 2-3 read-mapped (zero frame), 4-9 holes. */
 	ASSERT_EQ(0, ftruncate(self->r.fd, 16 * PS_PAGE));
@@ -784,6 +793,7 @@ TEST_F_TIMEOUT(odirect, read_into_region_buffer, 180)
 	ASSERT_EQ((ssize_t)(n * PS_PAGE), read(fd, m + 2 * PS_PAGE, n * PS_PAGE))
 		TH_LOG("O_DIRECT read: %s", strerror(errno));
 	close(fd);
+	TH_LOG("O_DIRECT read done");
 
 	/* The data landed in the region: through the map and through pread. */
 	for (i = 0; i < n; i++) {
