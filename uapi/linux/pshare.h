@@ -86,10 +86,10 @@ struct pshare_api {
  * @pages_paged:	(out) pages now in the backing file
  * @paged_out:		(out) pages written to the backing file, ever
  * @paged_in:		(out) pages read back from it, ever
- * @reserved:		(out) zero; room for later versions
+ * @reserved:		(in) must be 0, (out) zero: room for later versions
  *
  * Errors: -EFAULT bad pointer; -EINVAL argsz too small, unknown flags,
- * nonzero reserved0 or unknown trailing bytes; -EBADF @fd is not open;
+ * nonzero reserved0 or reserved, or nonzero unknown trailing bytes; -EBADF @fd is not open;
  * -ENODEV @fd is open but is not a pshare region file; -EACCES @fd was not
  * opened for reading.
  */
