@@ -365,6 +365,14 @@ static int page_is_unique(size_t i)
 	return unique_every && i % unique_every == unique_every - 1;
 }
 
+/* Pattern of a duplicate page: a hash of its index, so all K occur. */
+static unsigned int page_pattern(size_t i)
+{
+	uint64_t s = i;
+
+	return splitmix64(&s) % npatterns;
+}
+
 /* Fill page @i of @base with its content, 8-byte stores (see pshare_bench). */
 static void fill_page(char *base, size_t i)
 {
@@ -375,7 +383,7 @@ static void fill_page(char *base, size_t i)
 	if (page_is_unique(i))
 		seed = 0x756e697175650000ULL + i;	/* distinct per page */
 	else
-		seed = (uint64_t)(i * 2654435761U % npatterns) + 1;
+		seed = (uint64_t)page_pattern(i) + 1;
 	for (j = 0; j < page_size / sizeof(*w); j++) {
 		x = splitmix64(&seed);
 		w[j] = x ? x : 1;	/* never an all-zero page */
@@ -409,7 +417,7 @@ static size_t count_patterns(void)
 		return npatterns;
 	for (i = 0; i < npages; i++)
 		if (!page_is_unique(i))
-			seen[i * 2654435761U % npatterns] = 1;
+			seen[page_pattern(i)] = 1;
 	for (i = 0; i < npatterns; i++)
 		n += seen[i];
 	free(seen);
@@ -643,27 +651,24 @@ out:
  * The two sides
  * ---------------------------------------------------------------------- */
 
-static double slab_object_size(const char *cache, double fallback, int *exact)
+/*
+ * Bytes a slab object of @cache really takes (slab_size), or -1. SLUB may
+ * merge KSM's caches with others of similar size: then this is the merged
+ * cache's, e.g. a 48-byte stable node in a 64-byte object.
+ */
+static long slab_size(const char *cache)
 {
 	char path[128];
-	long v;
 
 	snprintf(path, sizeof(path), "/sys/kernel/slab/%s", cache);
-	v = read_long(path, "object_size");
-	if (v > 0) {
-		*exact = 1;
-		return v;
-	}
-	return fallback;
+	return read_long(path, "slab_size");
 }
 
 static void run_ksm(struct result *r)
 {
 	struct scanner s = { .sysfs = KSM_SYSFS, .thread = "ksmd" };
 	size_t bytes = npages * page_size;
-	double rmap_sz, node_sz;
-	long items, chains;
-	int exact_r = 0, exact_n = 0;
+	long items, chains, unshared, volatile_;
 	char *p;
 
 	if (read_long(KSM_SYSFS, "run") < 0) {
@@ -693,19 +698,18 @@ static void run_ksm(struct result *r)
 	}
 	r->valid = 1;
 	/* ksm.c: pages_volatile = rmap_items - shared - sharing - unshared */
-	items = r->shared + r->sharing + read_long(KSM_SYSFS, "pages_unshared") +
-		read_long(KSM_SYSFS, "pages_volatile");
+	unshared = read_long(KSM_SYSFS, "pages_unshared");
+	volatile_ = read_long(KSM_SYSFS, "pages_volatile");
+	items = r->shared + r->sharing + unshared + volatile_;
 	chains = read_long(KSM_SYSFS, "stable_node_chains");
-	rmap_sz = slab_object_size("ksm_rmap_item", KSM_RMAP_ITEM_BYTES, &exact_r);
-	node_sz = slab_object_size("ksm_stable_node", KSM_STABLE_NODE_BYTES, &exact_n);
-	r->meta_bytes = items * rmap_sz + (r->shared + (chains > 0 ? chains : 0)) * node_sz;
-	r->meta_how = exact_r && exact_n ?
-		"computed: rmap_items x ksm_rmap_item + (pages_shared + stable_node_chains) x ksm_stable_node, sizes from /sys/kernel/slab" :
-		"computed: rmap_items x 64 B + (pages_shared + stable_node_chains) x 48 B (x86-64 6.1 struct sizes)";
-	printf("# KSM: rmap_items %ld (%.0f B each), stable nodes %ld + chains %ld (%.0f B each), pages_unshared %ld, pages_volatile %ld\n",
-	       items, rmap_sz, r->shared, chains, node_sz,
-	       read_long(KSM_SYSFS, "pages_unshared"),
-	       read_long(KSM_SYSFS, "pages_volatile"));
+	if (chains < 0)
+		chains = 0;
+	r->meta_bytes = (double)items * KSM_RMAP_ITEM_BYTES +
+			(double)(r->shared + chains) * KSM_STABLE_NODE_BYTES;
+	r->meta_how = "computed from struct sizes: rmap_items x 64 B (struct ksm_rmap_item) + (pages_shared + stable_node_chains) x 48 B (struct ksm_stable_node), x86-64 6.1";
+	printf("# KSM: rmap_items %ld = shared %ld + sharing %ld + unshared %ld + volatile %ld; stable_node_chains %ld; slab_size ksm_rmap_item %ld B, ksm_stable_node %ld B\n",
+	       items, r->shared, r->sharing, unshared, volatile_, chains,
+	       slab_size("ksm_rmap_item"), slab_size("ksm_stable_node"));
 	measure_writes(p, r, NULL, "KSM");
 restore:
 	scanner_restore(&s);
@@ -818,7 +822,11 @@ static double xxh64_floor(uint64_t *sink)
 	return best;
 }
 
-/* One-byte writes to private anonymous pages already mapped writable. */
+/*
+ * One-byte writes to private anonymous pages already mapped writable,
+ * prepared like the others: written once, then every page read once.
+ * Runs last, next to the pshare figures, since TCG's timing drifts.
+ */
 static int private_baseline(double *med, double *p90)
 {
 	size_t n = nsamples, i, *pages = calloc(n, sizeof(*pages));
@@ -832,6 +840,8 @@ static int private_baseline(double *med, double *p90)
 			p[i * page_size] = 1;
 			pages[i] = i;
 		}
+		for (i = 0; i < n; i++)
+			(void)((volatile char *)p)[i * page_size];
 		ret = time_writes(p, pages, n, med, p90);
 	}
 	if (p != MAP_FAILED)
@@ -912,13 +922,20 @@ static void report(const struct result *res, double floor_ns,
 	ROW("full scans until stopped", "%.0f", (double)x->scans, 0);
 	ROW("scanner CPU until stopped (s)", "%.2f", x->cpu_total, 1);
 	ROW("  same from utime+stime (s)", "%.2f", x->cpu_ticks_total, 1);
-	ROW("pages scanned until stopped", "%.0f", x->scanned, 1);
-	ROW("scanner CPU ns per scanned page", "%.0f",
-	    x->scanned > 0 ? x->cpu_total * 1e9 / x->scanned : -1, 1);
+	ROW("page visits (full scans x N)", "%.0f", (double)x->scans * npages, 1);
+	ROW("scanner CPU ns per page visit", "%.0f",
+	    x->scans > 0 ? x->cpu_total * 1e9 / ((double)x->scans * npages) : -1, 1);
 	ROW("  / user-space xxh64 floor", "%.1f",
-	    x->scanned > 0 && floor_ns > 0 ? x->cpu_total * 1e9 / x->scanned / floor_ns : -1, 1);
+	    x->scans > 0 && floor_ns > 0 ?
+	    x->cpu_total * 1e9 / ((double)x->scans * npages) / floor_ns : -1, 1);
+	ROW("pages_scanned counter (pshare)", "%.0f", x->scanned_exact ? x->scanned : -1, 0);
+	ROW("  scanner CPU ns per counted page", "%.0f",
+	    x->scanned_exact && x->scanned > 0 ? x->cpu_total * 1e9 / x->scanned : -1, 0);
+	ROW("  / user-space xxh64 floor", "%.1f",
+	    x->scanned_exact && x->scanned > 0 && floor_ns > 0 ?
+	    x->cpu_total * 1e9 / x->scanned / floor_ns : -1, 0);
 	ROW("metadata bytes", "%.0f", x->meta_bytes, 1);
-	ROW("metadata bytes per scanned page", "%.2f",
+	ROW("metadata bytes per page scanned (N)", "%.2f",
 	    x->meta_bytes >= 0 ? x->meta_bytes / npages : -1, 1);
 	ROW("metadata % of memory scanned", "%.3f",
 	    x->meta_bytes >= 0 ? 100.0 * x->meta_bytes / mem : -1, 1);
@@ -933,14 +950,21 @@ static void report(const struct result *res, double floor_ns,
 		ROW(name, "%.0f", x->nlat[l] ? x->lat_med[l] : -1, 1);
 		snprintf(name, sizeof(name), "  p90 ns");
 		ROW(name, "%.0f", x->nlat[l] ? x->lat_p90[l] : -1, 1);
+		snprintf(name, sizeof(name), "  median ns, minus clock overhead");
+		ROW(name, "%.0f", x->nlat[l] ? x->lat_med[l] - tmr : -1, 1);
 	}
 	ROW("cow_breaks counted (pshare)", "%.0f",
 	    x == &res[S_PSHARE] ? (double)x->cow_breaks : -1, 0);
 
 	printf("\nuser-space xxh64 floor: %.0f ns/page (best of 3 passes over the same %zu pages)\n",
 	       floor_ns, npages);
-	printf("plain write, private anon page mapped writable: median %.0f ns, p90 %.0f ns (%u samples)\n",
-	       base_med, base_p90, nsamples);
+	printf("plain write, private anon page mapped writable: median %.0f ns, p90 %.0f ns (%u samples),\n"
+	       "  median minus clock overhead %.0f ns; COW break / plain write (net medians): KSM %.0fx, pshare %.0fx\n",
+	       base_med, base_p90, nsamples, base_med - tmr,
+	       base_med - tmr > 0 && res[S_KSM].nlat[L_MERGED] ?
+	       (res[S_KSM].lat_med[L_MERGED] - tmr) / (base_med - tmr) : 0,
+	       base_med - tmr > 0 && res[S_PSHARE].nlat[L_MERGED] ?
+	       (res[S_PSHARE].lat_med[L_MERGED] - tmr) / (base_med - tmr) : 0);
 	printf("clock_gettime pair overhead (included in every latency): median %.0f ns\n", tmr);
 	printf("ideal saving: %zu duplicate pages - %zu patterns = %zu pages\n",
 	       npages - uniq, count_patterns(), expect);
@@ -954,7 +978,12 @@ static void report(const struct result *res, double floor_ns,
 	       "# and far from bare metal; compare ratios, and rerun before trusting a digit.\n"
 	       "# CPU 'to converge' is read at the 100 ms poll that first saw the final\n"
 	       "# pages_sharing; 'until stopped' includes the %d settling scans.\n"
-	       "# KSM pages scanned are full_scans x N (6.1 has no counter), pshare's are exact.\n"
+	       "# Page visits: KSM 6.1 has no scanned-pages counter, so both sides are\n"
+	       "# compared per full_scans x N; pshare's pages_scanned counts fewer (it does\n"
+	       "# not count PPNs already on shared frames), so its per-counted-page cost is higher.\n"
+	       "# COW latencies: one timed store per page, after every page was read once\n"
+	       "# and the scanners were stopped; a 'write to unmerged page' may or may not\n"
+	       "# fault (KSM write-protects pages it tried to merge; pshare maps them as before).\n"
 	       "# KSM merges at most max_page_sharing (%ld) pages per KSM page, pshare has no such cap.\n",
 	       CONV_SCANS, read_long(KSM_SYSFS, "max_page_sharing"));
 }
@@ -1020,10 +1049,10 @@ int main(int argc, char **argv)
 
 	tmr = timer_overhead();
 	floor_ns = xxh64_floor(&sink);
-	private_baseline(&base_med, &base_p90);
 	run_ksm(&res[S_KSM]);
 	fflush(stdout);
 	run_pshare(&res[S_PSHARE]);
+	private_baseline(&base_med, &base_p90);
 	report(res, floor_ns, base_med, base_p90, tmr);
 	printf("# (xxh64 checksum of the content: %016llx)\n", (unsigned long long)sink);
 	return 0;

@@ -8,14 +8,21 @@
 # Figures only: nothing passes or fails. Under TCG the absolute numbers are
 # far below bare metal; the ratios are the point.
 #
+# In the same boot, bench/sharing_bench compares pshare's page sharing with
+# the kernel's KSM on the same content (merge rate per scanner CPU-second,
+# convergence time, metadata, scan cost against an xxh64 floor, COW break
+# latency), also figures only.
+#
 # Environment: BENCH_MIB (size of each mapping, default 256), BENCH_REPS
-# (repetitions, default 5), KERNEL (stock or debug, default stock).
+# (repetitions, default 5), BENCH_SHARING_MIB (size for sharing_bench,
+# default 64), KERNEL (stock or debug, default stock).
 
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mib=${BENCH_MIB:-256}
 reps=${BENCH_REPS:-5}
+sharing_mib=${BENCH_SHARING_MIB:-64}
 kernel=${KERNEL:-stock}
 
 die() { echo "bench.sh: error: $*" >&2; exit 1; }
@@ -30,7 +37,9 @@ rm -f "$out"
 echo "bench: running in a $kernel test VM (console log: $log)..."
 set +e
 bash "$top/scripts/vm.sh" --kernel "$kernel" --log "$log" -- \
-	bash -c "'$top/build/bench/pshare_bench' -d /run/pshare -s $mib -r $reps > '$out'" \
+	bash -c "'$top/build/bench/pshare_bench' -d /run/pshare -s $mib -r $reps > '$out'; s=\$?
+		{ echo; '$top/build/bench/sharing_bench' -d /run/pshare -s $sharing_mib; } >> '$out' || s=\$?
+		exit \$s" \
 	>/dev/null
 rc=$?
 set -e
