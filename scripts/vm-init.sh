@@ -46,6 +46,14 @@ for d in /tmp /var/tmp; do
 done
 mount -t tmpfs -o mode=755 tmpfs /run || fail "mount tmpfs on /run failed"
 mount -t tmpfs -o mode=700 tmpfs /root || fail "mount tmpfs on /root failed"
+# A work tree below one of those (a clone in /tmp, say) is hidden now:
+# mount it again from its own share, and its writable build/vm-out on top.
+if [ ! -d "$top/scripts" ]; then
+	o=trans=virtio,version=9p2000.L,msize=512000
+	mkdir -p "$top"
+	mount -t 9p -o $o,ro worktree "$top" || fail "mounting the work tree over 9p failed"
+	mount -t 9p -o $o vmout "$top/build/vm-out" || fail "mounting build/vm-out over 9p failed"
+fi
 exec </dev/null >/dev/console 2>&1
 
 echo "PSHARE-VM: $(uname -r) ($flavor), $(nproc) cpus, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"

@@ -182,6 +182,7 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem"
 	-kernel "$bzimage" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$build/vm-out,mount_tag=vmout,security_model=none,multidevs=remap"
+	-virtfs "local,path=$PSHARE_TOP,mount_tag=worktree,security_model=none,readonly=on,multidevs=remap"
 	${PSHARE_VM_QEMU_ARGS:-})
 
 note "booting the $kernel kernel ($kver), timeout ${timeout}s, console log $log"
