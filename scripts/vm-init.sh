@@ -41,30 +41,13 @@ mount -t devpts -o mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug || fail "mount debugfs failed"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2 failed"
-# A work tree below a directory that gets a tmpfs (a clone in /tmp, say)
-# would be hidden: keep its build/vm-out mount aside (a virtio 9p channel
-# takes one mount only) and mount the tree again from its own share.
-case $top/ in
-/tmp/* | /var/tmp/* | /run/* | /root/*) hidden=1 ;;
-*) hidden= ;;
-esac
-if [ -n "$hidden" ]; then
-	mkdir -p /dev/.pshare-vmout
-	mount --move "$top/build/vm-out" /dev/.pshare-vmout ||
-		fail "moving the build/vm-out mount aside failed"
-fi
+# The initramfs mounted these already when the work tree lies below one.
+mounted() { grep -q "^[^ ]* $1 " /proc/mounts; }
 for d in /tmp /var/tmp; do
-	mount -t tmpfs -o mode=1777 tmpfs "$d" || fail "mount tmpfs on $d failed"
+	mounted $d || mount -t tmpfs -o mode=1777 tmpfs "$d" || fail "mount tmpfs on $d failed"
 done
-mount -t tmpfs -o mode=755 tmpfs /run || fail "mount tmpfs on /run failed"
-mount -t tmpfs -o mode=700 tmpfs /root || fail "mount tmpfs on /root failed"
-if [ -n "$hidden" ]; then
-	mkdir -p "$top"
-	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro worktree "$top" ||
-		fail "mounting the work tree over 9p failed"
-	mount --move /dev/.pshare-vmout "$top/build/vm-out" ||
-		fail "moving the build/vm-out mount back failed"
-fi
+mounted /run || mount -t tmpfs -o mode=755 tmpfs /run || fail "mount tmpfs on /run failed"
+mounted /root || mount -t tmpfs -o mode=700 tmpfs /root || fail "mount tmpfs on /root failed"
 exec </dev/null >/dev/console 2>&1
 
 echo "PSHARE-VM: $(uname -r) ($flavor), $(nproc) cpus, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"

@@ -109,6 +109,19 @@ fi
 echo "PSHARE-VM: initramfs: mounting the host root"
 o=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o $o,ro hostroot /newroot || fail "mounting the host root over 9p failed"
+# The VM has tmpfs on these: a work tree below one (a clone in /tmp) comes
+# from its own share, mounted on top of the tmpfs.
+case "$pshare_top/" in
+/tmp/* | /var/tmp/* | /run/* | /root/*)
+	mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
+	mount -t tmpfs -o mode=1777 tmpfs /newroot/var/tmp
+	mount -t tmpfs -o mode=755 tmpfs /newroot/run
+	mount -t tmpfs -o mode=700 tmpfs /newroot/root
+	mkdir -p "/newroot$pshare_top"
+	mount -t 9p -o $o,ro worktree "/newroot$pshare_top" ||
+		fail "mounting the work tree over 9p failed"
+	;;
+esac
 mount -t 9p -o $o vmout "/newroot$pshare_top/build/vm-out" ||
 	fail "mounting build/vm-out over 9p failed"
 umount /proc
