@@ -243,9 +243,15 @@ static bool pshare_reclaim_round(void)
 				items[i].target = alloc[i].target;
 	}
 
-	/* Publish every target before paging: the balloon acts at once. */
+	/*
+	 * Publish every target before paging: the balloon acts at once. A
+	 * region left at its max publishes "its max", which follows its
+	 * size should it grow before the next round.
+	 */
 	for (i = 0; i < n; i++)
-		WRITE_ONCE(items[i].r->target, items[i].target);
+		WRITE_ONCE(items[i].r->target,
+			   items[i].target >= alloc[i].max ? PSHARE_DEFAULT :
+			   items[i].target);
 
 	over_limit = limit && held > limit;
 	for (i = 0; i < n; i++) {
