@@ -61,23 +61,15 @@ kmake() {
 	make -C "$PSHARE_KSRC" O="$out" ARCH=x86_64 "$@"
 }
 
-# Seed a new configuration from the finished build whose fragment differs
-# least from this one: kbuild then recompiles only what the changed options
-# touch.
+# Seed a new configuration from the newest finished build: kbuild then
+# recompiles only what the changed options touch.
 if [ ! -f "$out/.config" ]; then
-	prev= best=
-	for d in "$PSHARE_CACHE"/debug-kernel-*/; do
-		d=${d%/}
-		[ -f "$d/.pshare-build-complete" ] && [ -f "$d/.pshare-fragment" ] || continue
-		n=$(diff "$d/.pshare-fragment" "$frag" | grep -c '^[<>]' || true)
-		if [ -z "$best" ] || [ "$n" -lt "$best" ]; then
-			prev=$d best=$n
-		fi
-	done
+	prev=$(ls -td "$PSHARE_CACHE"/debug-kernel-*/.pshare-build-complete 2>/dev/null | head -n1 || true)
 	if [ -n "$prev" ]; then
+		prev=$(dirname "$prev")
 		note "seeding from $prev"
 		cp -a "$prev/." "$out/"
-		rm -f "$out/.pshare-build-complete" "$out/.pshare-fragment" "$out/build.log"
+		rm -f "$out/.pshare-build-complete" "$out/build.log"
 	fi
 fi
 
@@ -119,7 +111,6 @@ if ! kmake -j"$jobs" all >>"$log" 2>&1; then
 	die "debug kernel build failed (see $log)"
 fi
 [ -f "$out/Module.symvers" ] || die "build finished without $out/Module.symvers"
-cp "$frag" "$out/.pshare-fragment"
 touch "$stamp"
 note "debug kernel built in $(($(date +%s) - start)) s: $out/arch/x86/boot/bzImage"
 echo "$out"

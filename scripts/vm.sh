@@ -186,8 +186,7 @@ mkdir -p "$(dirname "$log")"
 ln -sfn "$log" "$build/vm-$kernel.log"
 
 append="console=ttyS0 panic_on_warn=1 panic=-1 oops=panic printk.time=1 loglevel=5"
-# pci=noacpi: see scripts/debug-kernel.config.
-[ "$kernel" = debug ] && append+=" kmemleak=on pci=noacpi"
+[ "$kernel" = debug ] && append+=" kmemleak=on"
 append+=" pshare_top=$PSHARE_TOP pshare_flavor=$kernel pshare_run=$run pshare_nomod=$((1 - module))"
 append+=" ${PSHARE_VM_APPEND:-}"
 
