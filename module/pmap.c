@@ -40,19 +40,32 @@
  * before the fault locks the frame (the fault sees the new entry and
  * retries) or after the PTE is in place (step 3 removes it).
  *
- * Lock ordering:
+ * Lock ordering (the one list for the whole module):
  *
+ *   pshare_scan_mutex, pshare_reclaim_mutex, pshare_sample_mutex
+ *                                        (workers; outermost; umount waits
+ *                                         on each, holding nothing else)
+ *     pshare_regions_lock                (region list; set_backing holds it
+ *                                         around paging_lock)
+ *       r->paging_lock                   (page-out rounds, backing changes;
+ *                                         the backing file's own locks are
+ *                                         taken under it, never under a
+ *                                         frame lock)
+ *         r->backing_lock                (spinlock: the backing pointer)
  *   inode->i_rwsem                       (write(2), truncate, fallocate)
  *     mm->mmap_lock                      (faults; write(2) faulting in its buffer)
- *       mapping->invalidate_lock         (shared: faults, write(2), mkwrite;
- *                                         exclusive: truncate, punch hole)
+ *       mapping->invalidate_lock         (shared: faults, write(2), mkwrite,
+ *                                         unmerge; exclusive: truncate, punch)
  *         frame page lock                (lock_page(): guards the pmap entries
- *                                         that point at the frame)
+ *                                         that point at the frame; only the
+ *                                         scanner holds two: candidate first)
  *           mapping->i_mmap_rwsem        (unmap_mapping_pages())
  *             KVM's mmu_lock             (through the MMU notifier)
- *           pmap xa_lock
+ *           pshare_table.lock            (the sharing hash table)
+ *           pmap xa_lock                 (also the sampling marks)
  *
- * write(2) faults its source buffer in before it takes invalidate_lock and
+ * Page-in reads the backing file under invalidate_lock holding only a file
+ * reference.  * write(2) faults its source buffer in before it takes invalidate_lock and
  * copies with page faults disabled, so it never takes mmap_lock below
  * invalidate_lock; read(2) copies out holding only page references.
  */
