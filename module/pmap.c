@@ -66,8 +66,9 @@
  *
  * Page-in reads the backing file under invalidate_lock holding only a file
  * reference. write(2) faults its source buffer in before it takes
- * invalidate_lock and copies with page faults disabled, so it never takes mmap_lock below
- * invalidate_lock; read(2) copies out holding only page references.
+ * invalidate_lock and copies with page faults disabled, so it never takes
+ * mmap_lock below invalidate_lock; read(2) copies out holding only page
+ * references.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
