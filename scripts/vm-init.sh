@@ -17,6 +17,13 @@ flavor=${pshare_flavor:?}
 rundir=$top/build/vm-out/${pshare_run:?}
 bb=/bin/busybox
 
+# say MSG: a harness message on the console, with the uptime for timing.
+say() {
+	local up
+	read -r up _ </proc/uptime
+	echo "PSHARE-VM [$up]: $*"
+}
+
 # Print the exit marker, flush, and end the VM (QEMU runs with -no-reboot).
 finish() {
 	local rc=$1
@@ -50,22 +57,26 @@ mounted /run || mount -t tmpfs -o mode=755 tmpfs /run || fail "mount tmpfs on /r
 mounted /root || mount -t tmpfs -o mode=700 tmpfs /root || fail "mount tmpfs on /root failed"
 exec </dev/null >/dev/console 2>&1
 
-echo "PSHARE-VM: $(uname -r) ($flavor), $(nproc) cpus, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+say "$(uname -r) ($flavor), $(nproc) cpus, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
 
 if [ "$flavor" = stock ]; then
-	modprobe loop || echo "PSHARE-VM: warning: modprobe loop failed"
-	modprobe ext4 || echo "PSHARE-VM: warning: modprobe ext4 failed"
+	modprobe loop || say "warning: modprobe loop failed"
+	modprobe ext4 || say "warning: modprobe ext4 failed"
 	# KVM is optional: tests that need /dev/kvm skip without it.
 	modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null ||
-		echo "PSHARE-VM: KVM modules did not load; tests needing /dev/kvm will skip"
+		say "KVM modules did not load; tests needing /dev/kvm will skip"
 fi
-[ -c /dev/kvm ] && echo "PSHARE-VM: /dev/kvm present" || echo "PSHARE-VM: no /dev/kvm"
+[ -c /dev/kvm ] && say "/dev/kvm present" || say "no /dev/kvm"
 
 kmemleak=/sys/kernel/debug/kmemleak
 if [ -w $kmemleak ]; then
-	# Forget whatever boot itself left behind; only leaks from here on count.
+	# Scans happen only where this script asks for them (no background scan
+	# reporting in the middle of a test), and whatever boot itself left
+	# behind is forgotten: only leaks from here on count.
+	echo scan=off >$kmemleak
 	echo scan >$kmemleak
 	echo clear >$kmemleak
+	say "kmemleak armed"
 fi
 
 if [ "${pshare_nomod:-0}" != 1 ]; then
@@ -74,18 +85,18 @@ if [ "${pshare_nomod:-0}" != 1 ]; then
 	insmod "$ko" || fail "insmod $ko failed"
 	mkdir -p /run/pshare
 	mount -t pshare pshare /run/pshare || fail "mount -t pshare pshare /run/pshare failed"
-	echo "PSHARE-VM: pshare.ko loaded, mounted on /run/pshare"
+	say "pshare.ko loaded, mounted on /run/pshare"
 fi
 
 cd "$top" || fail "cannot cd to $top"
 export PSHARE_KERNEL=$flavor PSHARE_TOP=$top
-echo "PSHARE-VM: running command"
+say "running command"
 bash "$rundir/cmd"
 rc=$?
-echo "PSHARE-VM: command exited with status $rc"
+say "command exited with status $rc"
 
 if [ -w $kmemleak ]; then
-	echo "PSHARE-VM: kmemleak scan"
+	say "kmemleak scan"
 	echo scan >$kmemleak
 	sleep 6
 	echo scan >$kmemleak
