@@ -41,6 +41,24 @@ if [ -f "$stamp" ] && [ -f "$out/arch/x86/boot/bzImage" ]; then
 	exit 0
 fi
 
+# A finished build of the same options and source (made before the
+# directory naming ignored comments) is reused as it is.
+if [ ! -e "$out" ]; then
+	for d in "$PSHARE_CACHE"/debug-kernel-*/; do
+		d=${d%/}
+		[ -f "$d/.pshare-build-complete" ] && [ -f "$d/.pshare-fragment" ] && [ ! -L "$d" ] || continue
+		[ "$(cat "$d/.pshare-ksrc-version" 2>/dev/null || ksrc_version)" = "$(ksrc_version)" ] || continue
+		if [ "$(fragment_options "$d/.pshare-fragment")" = "$(fragment_options "$frag")" ]; then
+			ln -sn "$(basename "$d")" "$out" 2>/dev/null || true
+			break
+		fi
+	done
+	if [ -f "$stamp" ] && [ -f "$out/arch/x86/boot/bzImage" ]; then
+		echo "$out"
+		exit 0
+	fi
+fi
+
 mkdir -p "$out"
 # One builder at a time; a second caller waits and then reuses the result.
 exec 9>"$out.lock"
@@ -61,15 +79,23 @@ kmake() {
 	make -C "$PSHARE_KSRC" O="$out" ARCH=x86_64 "$@"
 }
 
-# Seed a new configuration from the newest finished build: kbuild then
-# recompiles only what the changed options touch.
+# Seed a new configuration from the finished build whose fragment differs
+# least from this one: kbuild then recompiles only what the changed options
+# touch.
 if [ ! -f "$out/.config" ]; then
-	prev=$(ls -td "$PSHARE_CACHE"/debug-kernel-*/.pshare-build-complete 2>/dev/null | head -n1 || true)
+	prev= best=
+	for d in "$PSHARE_CACHE"/debug-kernel-*/; do
+		d=${d%/}
+		[ -f "$d/.pshare-build-complete" ] && [ -f "$d/.pshare-fragment" ] && [ ! -L "$d" ] || continue
+		n=$(diff "$d/.pshare-fragment" "$frag" | grep -c '^[<>]' || true)
+		if [ -z "$best" ] || [ "$n" -lt "$best" ]; then
+			prev=$d best=$n
+		fi
+	done
 	if [ -n "$prev" ]; then
-		prev=$(dirname "$prev")
 		note "seeding from $prev"
 		cp -a "$prev/." "$out/"
-		rm -f "$out/.pshare-build-complete" "$out/build.log"
+		rm -f "$out/.pshare-build-complete" "$out/.pshare-fragment" "$out/.pshare-ksrc-version" "$out/build.log"
 	fi
 fi
 
@@ -111,6 +137,8 @@ if ! kmake -j"$jobs" all >>"$log" 2>&1; then
 	die "debug kernel build failed (see $log)"
 fi
 [ -f "$out/Module.symvers" ] || die "build finished without $out/Module.symvers"
+cp "$frag" "$out/.pshare-fragment"
+ksrc_version >"$out/.pshare-ksrc-version"
 touch "$stamp"
 note "debug kernel built in $(($(date +%s) - start)) s: $out/arch/x86/boot/bzImage"
 echo "$out"

@@ -54,12 +54,18 @@ ksrc_version() {
 	echo "$v.$p.$s ${pkg:-unknown}"
 }
 
+# fragment_options FILE: the option lines of a config fragment, sorted, so
+# that comments and ordering do not change a kernel's identity.
+fragment_options() {
+	grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$1" | LC_ALL=C sort
+}
+
 # debug_kdir: the O= build directory of the debug kernel for the current
-# config fragment and kernel source. It may not be built yet.
+# config fragment options and kernel source. It may not be built yet.
 debug_kdir() {
 	local frag=$PSHARE_TOP/scripts/debug-kernel.config h
 	[ -f "$PSHARE_KSRC/Makefile" ] || return 1
-	h=$({ cat "$frag"; ksrc_version; } | sha256sum | cut -c1-12)
+	h=$({ fragment_options "$frag"; ksrc_version; } | sha256sum | cut -c1-12)
 	echo "$PSHARE_CACHE/debug-kernel-$h"
 }
 

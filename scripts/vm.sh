@@ -186,7 +186,10 @@ mkdir -p "$(dirname "$log")"
 ln -sfn "$log" "$build/vm-$kernel.log"
 
 append="console=ttyS0 panic_on_warn=1 panic=-1 oops=panic printk.time=1 loglevel=5"
-[ "$kernel" = debug ] && append+=" kmemleak=on"
+# pci=noacpi: see scripts/debug-kernel.config. random.trust_cpu=on: the
+# tinyconfig-based kernel does not trust RDRAND by default and early
+# getrandom() callers then wait minutes for entropy under TCG.
+[ "$kernel" = debug ] && append+=" kmemleak=on pci=noacpi random.trust_cpu=on"
 append+=" pshare_top=$PSHARE_TOP pshare_flavor=$kernel pshare_run=$run pshare_nomod=$((1 - module))"
 append+=" ${PSHARE_VM_APPEND:-}"
 
