@@ -12,8 +12,15 @@
 #include <linux/version.h>
 #include <linux/mm.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
-    LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+/*
+ * The supported range, also stated by dkms.conf (BUILD_EXCLUSIVE_KERNEL).
+ * An out-of-tree module has no "version it is merged to": this guard is
+ * the one place that compares kernel versions.
+ */
+#define PSHARE_KERNEL_MIN	KERNEL_VERSION(6, 1, 0)
+#define PSHARE_KERNEL_END	KERNEL_VERSION(6, 3, 0)
+
+#if LINUX_VERSION_CODE < PSHARE_KERNEL_MIN || LINUX_VERSION_CODE >= PSHARE_KERNEL_END
 #error "pshare supports Linux 6.1 and 6.2 (inode operations take a user_namespace)"
 #endif
 

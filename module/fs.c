@@ -76,7 +76,8 @@ bool pshare_sb_dying(struct super_block *sb)
 
 /* ----------------------------------------------------------------------
  * Inodes
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static struct inode *pshare_get_inode(struct super_block *sb,
 				      PSHARE_IDMAP_ARG,
@@ -160,7 +161,8 @@ static void pshare_inode_init_once(void *obj)
 
 /* ----------------------------------------------------------------------
  * Directory operations
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static int pshare_mknod(PSHARE_IDMAP_ARG, struct inode *dir,
 			struct dentry *dentry, umode_t mode)
@@ -207,7 +209,8 @@ static const struct inode_operations pshare_dir_inode_ops = {
 
 /* ----------------------------------------------------------------------
  * Region file operations
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static int pshare_setattr(PSHARE_IDMAP_ARG, struct dentry *dentry,
 			  struct iattr *attr)
@@ -323,7 +326,8 @@ static const struct file_operations pshare_file_ops = {
 
 /* ----------------------------------------------------------------------
  * Superblock and mount options
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static int pshare_statfs(struct dentry *dentry, struct kstatfs *buf)
 {
@@ -368,9 +372,9 @@ enum pshare_param {
 };
 
 static const struct fs_parameter_spec pshare_fs_parameters[] = {
-	fsparam_u32	("uid",		Opt_uid),
-	fsparam_u32	("gid",		Opt_gid),
-	fsparam_u32oct	("mode",	Opt_mode),
+	fsparam_u32("uid", Opt_uid),
+	fsparam_u32("gid", Opt_gid),
+	fsparam_u32oct("mode", Opt_mode),
 	{}
 };
 

@@ -104,7 +104,8 @@ static unsigned long kt_bad_slot(struct pshare_table *t)
 
 /* ----------------------------------------------------------------------
  * Hint encoding
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 struct kt_hint_case {
 	const char *name;
@@ -165,13 +166,15 @@ static void pshare_hash_hint_limits(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_FALSE_MSG(test, pshare_val_is_hint((unsigned long)page),
-			       "struct page pointer %px reads as a hint", page);
+			       "the page of pfn %lu reads as a hint",
+			       page_to_pfn(page));
 	__free_page(page);
 }
 
 /* ----------------------------------------------------------------------
  * Insert and look up
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static void pshare_hash_insert_lookup(struct kunit *test)
 {
@@ -294,7 +297,8 @@ static void pshare_hash_same_key_walk(struct kunit *test)
 
 /* ----------------------------------------------------------------------
  * Remove: randomized against a shadow array
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 struct kt_entry {
 	u64 key;
@@ -478,7 +482,8 @@ static void pshare_hash_remove_run(struct kunit *test)
 
 /* ----------------------------------------------------------------------
  * Replace
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static void pshare_hash_replace(struct kunit *test)
 {
@@ -524,7 +529,8 @@ static void pshare_hash_replace(struct kunit *test)
 
 /* ----------------------------------------------------------------------
  * Load limit and rebuild
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static void pshare_hash_enospc_rebuild(struct kunit *test)
 {
@@ -664,7 +670,8 @@ static void pshare_hash_rebuild_keep(struct kunit *test)
 
 /* ----------------------------------------------------------------------
  * Histogram
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static void pshare_hash_histogram(struct kunit *test)
 {

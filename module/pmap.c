@@ -85,7 +85,8 @@ struct page *pshare_zero_page;
 
 /* ----------------------------------------------------------------------
  * Frames
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /* The pmap entry that points at @page. */
 static inline void *pshare_entry_of(struct page *page)
@@ -175,7 +176,8 @@ static inline void pshare_frame_put_entry(struct page *page)
 
 /* ----------------------------------------------------------------------
  * Entry lookup
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /*
  * pshare_entry_get - the frame of @ppn with a reference, not locked
@@ -272,7 +274,8 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
 
 /* ----------------------------------------------------------------------
  * Entry updates
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /*
  * pshare_cow_break - give @ppn a private copy of its frame @old
@@ -495,7 +498,8 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 
 /* ----------------------------------------------------------------------
  * Merging, for the scanner
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /**
  * pshare_pmap_isolate - stop all access to @page through @ppn
@@ -567,7 +571,8 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 
 /* ----------------------------------------------------------------------
  * Region operations used by the filesystem
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 void pshare_region_init(struct pshare_region *r)
 {
@@ -771,7 +776,8 @@ out:
 
 /* ----------------------------------------------------------------------
  * The fault path
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static inline bool pshare_beyond_eof(struct inode *inode, pgoff_t ppn)
 {

@@ -60,7 +60,8 @@
 
 /* ----------------------------------------------------------------------
  * Tunables and state
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /* PSHARE_RUN_*: what the scanner does. */
 unsigned int pshare_run = PSHARE_RUN_STOP;
@@ -78,7 +79,7 @@ bool pshare_merge_across_domains;
 unsigned int pshare_hash_bits = 64;
 
 /* Serializes a scan batch with knob and domain changes. */
-DEFINE_MUTEX(pshare_scan_mutex);
+static DEFINE_MUTEX(pshare_scan_mutex);
 
 /* The table of shared frames and hints. */
 struct pshare_table pshare_table;
@@ -103,7 +104,8 @@ DEFINE_XARRAY_ALLOC1(pshare_region_ids);
 
 /* ----------------------------------------------------------------------
  * Regions by id
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /**
  * pshare_region_get_next - the live region with the lowest id >= *@id
@@ -148,7 +150,8 @@ static struct pshare_region *pshare_region_get(u32 id)
 
 /* ----------------------------------------------------------------------
  * Hashing
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 static u64 pshare_domain_salt(u32 domain)
 {
@@ -198,7 +201,8 @@ static bool pshare_pages_equal(struct page *a, struct page *b)
 
 /* ----------------------------------------------------------------------
  * The table
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /* Hints of the last two scans are worth keeping; older ones are dropped. */
 static bool pshare_keep_entry(unsigned long val, void *arg)
@@ -268,7 +272,8 @@ unsigned long pshare_pages_hinted(void)
 
 /* ----------------------------------------------------------------------
  * Merging
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /* @page, the locked private frame of @ppn, holds only zeros. */
 static void pshare_merge_zero(struct pshare_region *r, pgoff_t ppn,
@@ -409,7 +414,8 @@ out:
 
 /* ----------------------------------------------------------------------
  * The scanner thread
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /* A full pass is over: stamp a new generation, and shrink a sparse table. */
 static void pshare_scan_wrapped(void)
@@ -513,7 +519,8 @@ static int pshare_scand(void *unused)
 
 /* ----------------------------------------------------------------------
  * Control: knobs, unmerging, domains
- * ---------------------------------------------------------------------- */
+ * ----------------------------------------------------------------------
+ */
 
 /* Give every PPN of @r that uses a shared frame a private frame again. */
 static int pshare_region_unmerge(struct pshare_region *r)

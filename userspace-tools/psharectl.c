@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,10 +50,14 @@
 
 #define PSHARECTL_VERSION	"0.2"
 
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define __printf(a, b)		__attribute__((format(printf, a, b)))
+
 #define PSHARE_SYSFS_DIR	"/sys/kernel/mm/pshare"
 #define PSHARE_DEBUGFS_MNT	"/sys/kernel/debug"
 #define PSHARE_DEVICE		"/dev/pshare"
-#define PSHARE_MOUNT_HINT	"mount -t pshare pshare /run/pshare"
+#define PSHARE_FS_TYPE		"pshare"
+#define PSHARE_MOUNT_HINT	"mount -t " PSHARE_FS_TYPE " pshare /run/pshare"
 #define PSHARE_LOAD_HINT	"load the module: insmod pshare.ko or modprobe pshare"
 #define PSHARE_UNMERGE_HINT	"write 2 to /sys/kernel/mm/pshare/run to unmerge first"
 
@@ -92,7 +97,7 @@ struct psharectl_cmd {
  * ======================================================================
  */
 
-static void __attribute__((format(printf, 1, 2))) err_msg(const char *fmt, ...)
+static void __printf(1, 2) err_msg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -238,8 +243,8 @@ static bool parse_u64(const char *s, unsigned long long *out)
  */
 static bool parse_size(const char *s, unsigned long long *out, bool *had_unit)
 {
-	unsigned long long whole, mult = 1;
 	long double frac = 0;
+	unsigned long long whole, mult = 1;
 	const char *p;
 	char *end;
 
@@ -340,12 +345,12 @@ static const char *clock_str(char *buf, size_t len)
 }
 
 /* Set by SIGINT/SIGTERM in the long-running commands (top, balloon). */
-static volatile sig_atomic_t psharectl_stop;
+static atomic_bool psharectl_stop;
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
-	psharectl_stop = 1;
+	psharectl_stop = true;
 }
 
 static void catch_stop_signals(void)
@@ -399,7 +404,7 @@ static const struct {
 	{ PSHARE_FEATURE_PAGING, "paging", "PSHARE_IOC_REGION_SET_BACKING: paging to a backing file" },
 };
 
-#define NR_FEATURES (sizeof(pshare_features) / sizeof(pshare_features[0]))
+#define NR_FEATURES ARRAY_SIZE(pshare_features)
 
 static const char *feature_name(__u64 bit)
 {
@@ -423,7 +428,7 @@ static int open_device(void)
 		err_msg("%s missing and %s missing: %s", dev, sysfs_dir(),
 			PSHARE_LOAD_HINT);
 	else if (errno == ENOENT)
-		err_msg("%s missing although the module is loaded: mount devtmpfs on /dev (mount -t devtmpfs devtmpfs /dev)",
+		err_msg("%s missing although the module is loaded: mount devtmpfs on /dev (mount -t devtmpfs none /dev)",
 			dev);
 	else if (errno == EACCES || errno == EPERM)
 		err_msg("%s: %s: the device is mode 0600, run as root", dev,
@@ -970,7 +975,7 @@ static bool is_pages(const struct sysfs_entry *e)
 
 	if (!e->is_num)
 		return false;
-	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
 		if (!strcmp(e->name, pages[i]))
 			return true;
 	return false;
@@ -2199,11 +2204,21 @@ static void json_string(const char *p, char *out, size_t len)
 		if (ch == '\\') {
 			p++;
 			switch (*p) {
-			case 'b': ch = '\b'; break;
-			case 'f': ch = '\f'; break;
-			case 'n': ch = '\n'; break;
-			case 'r': ch = '\r'; break;
-			case 't': ch = '\t'; break;
+			case 'b':
+				ch = '\b';
+				break;
+			case 'f':
+				ch = '\f';
+				break;
+			case 'n':
+				ch = '\n';
+				break;
+			case 'r':
+				ch = '\r';
+				break;
+			case 't':
+				ch = '\t';
+				break;
 			case 'u': {
 				unsigned int v = 0;
 				int i;
@@ -2522,7 +2537,7 @@ static unsigned long long balloon_value(const struct pshare_region_stats *rs,
 	return want;
 }
 
-static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void agent_log(const char *fmt, ...) __printf(1, 2);
 
 static void agent_log(const char *fmt, ...)
 {
@@ -2904,7 +2919,7 @@ static const struct psharectl_cmd psharectl_cmds[] = {
 	},
 };
 
-#define NR_CMDS (sizeof(psharectl_cmds) / sizeof(psharectl_cmds[0]))
+#define NR_CMDS ARRAY_SIZE(psharectl_cmds)
 
 static const struct psharectl_cmd *find_cmd(const char *name)
 {
@@ -2916,7 +2931,7 @@ static const struct psharectl_cmd *find_cmd(const char *name)
 	return NULL;
 }
 
-static void usage(FILE *out)
+static void print_usage(FILE *out)
 {
 	size_t i;
 
@@ -2954,7 +2969,7 @@ static int cmd_help(const struct psharectl_cmd *cmd, int argc, char **argv)
 	if (argc > 2)
 		return wrong_args(cmd, "takes at most one COMMAND");
 	if (argc < 2) {
-		usage(stdout);
+		print_usage(stdout);
 		return finish_output(EXIT_OK);
 	}
 	c = find_cmd(argv[1]);
@@ -2971,11 +2986,11 @@ int main(int argc, char **argv)
 	const struct psharectl_cmd *cmd;
 
 	if (argc < 2) {
-		usage(stderr);
+		print_usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
+		print_usage(stdout);
 		return finish_output(EXIT_OK);
 	}
 	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
