@@ -8,6 +8,7 @@
 #   make bench           print the benchmark figures
 #   make experiments     the paper's reclaim experiments (build/experiments/)
 #   make vm CMD='...'    run one command in a fresh test VM (KERNEL=debug)
+#   make style           checkpatch and sparse over our code (zero findings)
 #   make install         install the module, psharectl and the uapi header
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -45,10 +46,13 @@ bench:
 experiments:
 	bash scripts/experiments.sh
 
+style:
+	bash scripts/style.sh
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	-$(MAKE) -C userspace-tools clean
 	-$(MAKE) -C selftests clean
 	rm -rf build
 
-.PHONY: all module tools selftests deps check vm demo bench experiments clean
+.PHONY: all module tools selftests deps check vm demo bench experiments style clean

@@ -5,7 +5,7 @@
 #
 #   1. host: install missing packages, build the debug kernel, build pshare.ko
 #      for the stock and the debug kernel (warnings are errors), `make tools`,
-#      `make selftests`;
+#      `make selftests`, `make style` (checkpatch and sparse, scripts/style.sh);
 #   2. for the stock and then the debug kernel: boot a test VM
 #      (scripts/vm.sh), run `bash selftests/run.sh` there, and add two harness
 #      results: "console clean (<kernel>)" (no BUG/WARNING/KASAN/lockdep/
@@ -96,6 +96,8 @@ if [ -z "${deps_bad:-}" ]; then
 		tools_bad=1
 	host_step "make selftests" bash -c '[ -f selftests/Makefile ] || { echo "error: selftests/Makefile missing" >&2; exit 1; }; [ -f selftests/run.sh ] || { echo "error: selftests/run.sh missing" >&2; exit 1; }; make selftests' ||
 		tools_bad=1
+	# A style finding fails this line only; the tests still run.
+	host_step "make style (checkpatch, sparse: no findings)" bash scripts/style.sh
 	if [ -n "${tools_bad:-}" ]; then
 		for k in $kernels; do usable[$k]=; done
 	fi
