@@ -16,21 +16,32 @@
  *      MemTotal, which falls while the balloon is inflated
  *      ("GUEST: reverify ok pass=P kept=K MiB memtotal=T MiB").
  *
+ * With guestmem.seed=S the pattern comes from S instead of the clock, so
+ * guests booted with the same S write identical pages: what the page
+ * sharing tests and the demo want. The second serial port (ttyS1) is then a
+ * control channel from the host: a line "seed N" makes the program rewrite
+ * its kept part with seed N and verify it ("GUEST: rewrote K MiB seed=N in
+ * X s"), which is how two identical guests are made to diverge.
+ *
  * Any mismatch prints "GUEST: verify FAILED ..." and the program goes on, so
  * the host sees the failure instead of a silent hang.
  *
  * Tunables on the kernel command line: guestmem.reserve=MiB (left free for
  * the kernel, default 48), guestmem.fill=MiB (write this much instead of
  * MemAvailable - reserve), guestmem.keep=MiB (kept after step 2, default 96),
- * guestmem.period=seconds (between re-verify passes, default 3).
+ * guestmem.period=seconds (between re-verify passes, default 3),
+ * guestmem.seed=S (fixed pattern seed, default: from the clock).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,12 +142,66 @@ static int check(const uint64_t *buf, size_t bytes, uint64_t seed)
 	return bad;
 }
 
+/* The host's control channel: ttyS1 in raw mode, or -1 without one. */
+static int control_open(void)
+{
+	struct termios tio;
+	int fd = open("/dev/ttyS1", O_RDONLY | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (tcgetattr(fd, &tio) == 0) {
+		cfmakeraw(&tio);
+		tcsetattr(fd, TCSANOW, &tio);
+	}
+	return fd;
+}
+
+/*
+ * Wait up to @secs for a "seed N" line on @fd. Returns 1 and sets *seed when
+ * one arrived, 0 on timeout. Partial lines are kept in @line between calls.
+ */
+static int control_wait(int fd, unsigned long secs, char *line, size_t size,
+			uint64_t *seed)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t len = strlen(line);
+	char c;
+
+	if (fd < 0) {
+		sleep(secs);
+		return 0;
+	}
+	while (poll(&pfd, 1, secs * 1000) > 0) {
+		while (read(fd, &c, 1) == 1) {
+			if (c != '\n' && c != '\r') {
+				if (len < size - 1) {
+					line[len++] = c;
+					line[len] = '\0';
+				}
+				continue;
+			}
+			if (!strncmp(line, "seed ", 5)) {
+				*seed = strtoull(line + 5, NULL, 0);
+				line[0] = '\0';
+				return 1;
+			}
+			len = 0;
+			line[0] = '\0';
+		}
+	}
+	return 0;
+}
+
 int main(void)
 {
 	unsigned long reserve = read_cmdline_ulong("guestmem.reserve", 48);
 	unsigned long keep = read_cmdline_ulong("guestmem.keep", 96);
 	unsigned long period = read_cmdline_ulong("guestmem.period", 3);
 	unsigned long fill_mib = read_cmdline_ulong("guestmem.fill", 0);
+	unsigned long fixed_seed = read_cmdline_ulong("guestmem.seed", 0);
+	char line[64] = "";
+	int ctl = -1;
 	struct timespec t0;
 	unsigned long avail_mib, total_mib;
 	struct timespec ts;
@@ -150,6 +215,10 @@ int main(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	seed = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec ^
 	       (uint64_t)getpid() << 32;
+	if (fixed_seed) {
+		seed = fixed_seed;
+		ctl = control_open();
+	}
 
 	avail_mib = meminfo_kib("MemAvailable") / 1024;
 	if (avail_mib < reserve + keep + 16) {
@@ -175,7 +244,8 @@ int main(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fill(buf, bytes, seed, &t0);
-	printf("GUEST: wrote %zu MiB in %.1f s\n", bytes / MIB, elapsed(&t0));
+	printf("GUEST: wrote %zu MiB in %.1f s%s\n", bytes / MIB, elapsed(&t0),
+	       fixed_seed ? " (fixed seed)" : "");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (check(buf, bytes, seed) == 0)
 		printf("GUEST: verify ok %zu MiB in %.1f s\n", bytes / MIB,
@@ -191,7 +261,13 @@ int main(void)
 	}
 
 	for (pass = 1;; pass++) {
-		sleep(period);
+		if (control_wait(ctl, period, line, sizeof(line), &seed)) {
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			fill(buf, bytes, seed, &t0);
+			printf("GUEST: rewrote %zu MiB seed=%llu in %.1f s\n",
+			       bytes / MIB, (unsigned long long)seed,
+			       elapsed(&t0));
+		}
 		total_mib = meminfo_kib("MemTotal") / 1024;
 		if (check(buf, bytes, seed) == 0)
 			printf("GUEST: reverify ok pass=%lu kept=%zu MiB memtotal=%lu MiB\n",

@@ -4,12 +4,19 @@
 # unmodified QEMU whose RAM is a pshare region. Sourced by
 # selftests/kvm/guest_balloon.sh and scripts/guest/demo-in-vm.sh.
 #
-#   guest_start REGION_PATH MEM_MIB   start QEMU in the background
+#   guest_start REGION_PATH MEM_MIB   start QEMU in the background; REGION_PATH
+#                                     "anon" gives QEMU's default anonymous
+#                                     RAM instead (KSM's case)
 #   guest_wait PATTERN COUNT SECS     wait for COUNT console lines matching
 #                                     PATTERN (grep -E); 1 on timeout/QEMU exit
 #   guest_count PATTERN               console lines matching PATTERN so far
 #   guest_qmp ARGS...                 scripts/guest/qmp.py on the guest's socket
 #   guest_stop                        quit QEMU (QMP, then SIGTERM, SIGKILL)
+#   guest_send LINE                   write LINE to the guest's control port
+#                                     (its ttyS1; see guestmem.c)
+#   guest_save NAME / guest_load NAME keep several guests: save the current
+#                                     guest's state under NAME, make NAME's
+#                                     the current one
 #   region_pages PATH                 pages the region holds (st_blocks / 8)
 #   region_line PATH                  its line in debugfs pshare/regions
 #
@@ -25,6 +32,7 @@ GUEST_ACCEL=${GUEST_ACCEL:-kvm}
 GUEST_PID=
 GUEST_LOG=
 GUEST_QMP=
+GUEST_CTL=
 
 # guest_check_built: 0 if the kernel and initramfs are there.
 guest_check_built() {
@@ -32,25 +40,32 @@ guest_check_built() {
 }
 
 guest_start() {
-	local region=$1 mem=$2 accel cpu
+	local region=$1 mem=$2 accel cpu ram
 	GUEST_RUN=${GUEST_RUN:-$(mktemp -d /tmp/pshare-guest.XXXXXX)}
 	GUEST_LOG=$GUEST_RUN/console.log
 	GUEST_QMP=$GUEST_RUN/qmp.sock
+	GUEST_CTL=$GUEST_RUN/ctl.sock
 	: > "$GUEST_LOG"
 	case $GUEST_ACCEL in
 	kvm) accel=kvm cpu=host ;;
 	*) accel=tcg cpu=max ;;
 	esac
+	if [ "$region" = anon ]; then
+		ram=(-machine q35,accel=$accel)
+	else
+		ram=(-machine q35,accel=$accel,memory-backend=ram0
+		     -object memory-backend-file,id=ram0,mem-path="$region",size="${mem}M",share=on)
+	fi
 	# -nodefaults: no NIC, no VGA; the serial console goes to a file and
 	# the host drives everything else over QMP.
 	qemu-system-x86_64 \
 		-nodefaults -no-user-config \
-		-machine q35,accel=$accel,memory-backend=ram0 \
+		"${ram[@]}" \
 		-cpu $cpu -smp 1 -m "${mem}M" \
-		-object memory-backend-file,id=ram0,mem-path="$region",size="${mem}M",share=on \
 		-device virtio-balloon-pci,id=balloon0 \
 		-display none -vga none \
 		-serial file:"$GUEST_LOG" \
+		-serial unix:"$GUEST_CTL",server=on,wait=off \
 		-qmp unix:"$GUEST_QMP",server=on,wait=off \
 		-kernel "$GUEST_DIR/vmlinuz" \
 		-initrd "$GUEST_DIR/initramfs.cpio.gz" \
@@ -123,4 +138,50 @@ region_line() {
 # guest_last_line PATTERN: the last console line matching PATTERN.
 guest_last_line() {
 	grep -aE -- "$1" "$GUEST_LOG" 2>/dev/null | tail -n1 | tr -d '\r'
+}
+
+guest_send() {
+	/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+import time; time.sleep(0.5)
+s.close()' "$GUEST_CTL" "$1"
+}
+
+guest_save() {
+	local v
+	for v in PID LOG QMP CTL RUN; do
+		eval "GUEST_${1}_$v=\${GUEST_$v:-}"
+	done
+}
+
+guest_load() {
+	local v
+	for v in PID LOG QMP CTL RUN; do
+		eval "GUEST_$v=\${GUEST_${1}_$v:-}"
+	done
+}
+
+# guest_missing: why the inner guest cannot run here (one line), or nothing
+# when it can. Loads the KVM modules if /dev/kvm is missing. A pshare that is
+# not mounted on /run/pshare is not "missing": the caller bails out on it.
+guest_missing() {
+	local m
+	if [ ! -c /dev/kvm ]; then
+		for m in irqbypass kvm ccp kvm-amd kvm-intel; do
+			modprobe "$m" 2>/dev/null
+		done
+	fi
+	if [ ! -c /dev/kvm ] && [ "$GUEST_ACCEL" = kvm ]; then
+		echo "/dev/kvm missing (load kvm and kvm-amd/kvm-intel; a TCG VM needs -cpu max)"
+	elif ! guest_check_built; then
+		echo "inner guest not built ($GUEST_DIR): run 'make -C selftests/kvm' on the host"
+	elif ! command -v qemu-system-x86_64 >/dev/null; then
+		echo "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+	elif ! grep -qs " /run/pshare pshare " /proc/mounts; then
+		echo "Bail out! pshare is not mounted on /run/pshare (insmod pshare.ko; mount -t pshare pshare /run/pshare)" >&2
+		exit 1
+	fi
 }

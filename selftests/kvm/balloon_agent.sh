@@ -48,19 +48,8 @@ GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$keep ${GUEST_APPEND:-}"
 mnt=/run/pshare
 sysfs=/sys/kernel/mm/pshare
 PLAN=9
-n=0
-failed=0
 
-ok()     { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $*"; failed=1; }
-skip()   { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-diag()   { echo "# $*"; }
-skip_rest() {
-	while [ "$n" -lt "$PLAN" ]; do
-		skip "balloon_agent step $((n + 1))" "$1"
-	done
-	exit $failed
-}
+. "$top/scripts/guest/tap.sh"
 global() { cat "$sysfs/$1" 2>/dev/null || echo "?"; }
 mib()    { echo $(( $1 / 256 )); }
 
@@ -122,17 +111,8 @@ expected_value() {
 echo "1..$PLAN"
 
 # --- prerequisites -------------------------------------------------------
-if [ ! -c /dev/kvm ]; then
-	for m in irqbypass kvm ccp kvm-amd kvm-intel; do
-		modprobe "$m" 2>/dev/null
-	done
-fi
-[ -c /dev/kvm ] || [ "$GUEST_ACCEL" != kvm ] ||
-	skip_rest "/dev/kvm missing (load kvm and kvm-amd/kvm-intel; a TCG VM needs -cpu max)"
-guest_check_built ||
-	skip_rest "inner guest not built ($GUEST_DIR): run 'bash scripts/guest/build.sh' on the host"
-command -v qemu-system-x86_64 >/dev/null ||
-	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
+why=$(guest_missing) || exit 1
+[ -z "$why" ] || skip_rest "$why"
 [ -x "$psharectl" ] ||
 	skip_rest "$psharectl not built: run 'make tools' on the host"
 if ! grep -qs " $mnt pshare " /proc/mounts || [ ! -c /dev/pshare ]; then

@@ -49,22 +49,8 @@ GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$keep ${GUEST_APPEND:-}"
 mnt=/run/pshare
 sysfs=/sys/kernel/mm/pshare
 PLAN=10
-n=0
-failed=0
 
-ok()     { n=$((n + 1)); echo "ok $n $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $*"; failed=1; }
-skip()   { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-diag()   { echo "# $*"; }
-skip_rest() {
-	while [ "$n" -lt "$PLAN" ]; do
-		skip "guest_balloon step $((n + 1))" "$1"
-	done
-	finish
-}
-finish() {
-	exit $failed
-}
+. "$top/scripts/guest/tap.sh"
 
 # The last value of a counter in sysfs, or "?" without it.
 global() { cat "$sysfs/$1" 2>/dev/null || echo "?"; }
@@ -73,24 +59,8 @@ mib()    { echo $(( $1 / 256 )); }
 echo "1..$PLAN"
 
 # --- prerequisites -------------------------------------------------------
-if [ ! -c /dev/kvm ]; then
-	for m in irqbypass kvm ccp kvm-amd kvm-intel; do
-		modprobe "$m" 2>/dev/null
-	done
-fi
-if [ ! -c /dev/kvm ] && [ "$GUEST_ACCEL" = kvm ]; then
-	skip_rest "/dev/kvm missing (load kvm and kvm-amd/kvm-intel; a TCG VM needs -cpu max)"
-fi
-if ! guest_check_built; then
-	skip_rest "inner guest not built: run 'bash scripts/guest/build.sh' on the host"
-fi
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	skip_rest "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
-fi
-if ! grep -qs " $mnt pshare " /proc/mounts; then
-	echo "Bail out! pshare is not mounted on $mnt (insmod pshare.ko; mount -t pshare pshare $mnt)"
-	exit 1
-fi
+why=$(guest_missing) || exit 1
+[ -z "$why" ] || skip_rest "$why"
 
 region=$mnt/kvm-balloon-$$
 before_regions=$(global regions)
