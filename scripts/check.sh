@@ -17,7 +17,7 @@
 # failed). Exits 0 only when nothing failed and something ran.
 #
 # Environment: PSHARE_CHECK_KERNELS (default "stock debug"),
-# PSHARE_CHECK_TIMEOUT_STOCK / _DEBUG (VM timeouts in seconds, default 1200 /
+# PSHARE_CHECK_TIMEOUT_STOCK / _DEBUG (VM timeouts in seconds, default 1800 /
 # 3000), PSHARE_CHECK_VERBOSE=1 shows the VM consoles live.
 
 set -uo pipefail
@@ -131,7 +131,7 @@ for k in $kernels; do
 	fi
 
 	vmtap=build/vm-out/check-$k-$$.tap
-	[ "$k" = debug ] && timeout=${PSHARE_CHECK_TIMEOUT_DEBUG:-3000} || timeout=${PSHARE_CHECK_TIMEOUT_STOCK:-1200}
+	[ "$k" = debug ] && timeout=${PSHARE_CHECK_TIMEOUT_DEBUG:-3000} || timeout=${PSHARE_CHECK_TIMEOUT_STOCK:-1800}
 	echo "# booting the $k kernel, console log $log (timeout ${timeout}s)" >&2
 	t0=$SECONDS
 	if [ "${PSHARE_CHECK_VERBOSE:-0}" = 1 ]; then
