@@ -43,12 +43,12 @@ filter() {
 		cat
 		return
 	fi
-	tr -d '\r' | grep -a --line-buffered -E \
+	sed -u 's/\r//g' | grep -a --line-buffered -E \
 		'^demo:|^PSHARE-VM:|BUG|WARNING|Oops|panic|KASAN|error' |
 		grep -a --line-buffered -v '^PSHARE-VM-EXIT='
 }
 set +e
-bash "$top/scripts/vm.sh" --kernel stock --timeout 900 -- \
+bash "$top/scripts/vm.sh" --kernel stock --timeout 1500 -- \
 	bash "$top/scripts/guest/demo-in-vm.sh" | filter
 rc=${PIPESTATUS[0]}
 set -e

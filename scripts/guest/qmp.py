@@ -14,6 +14,8 @@ Usage: qmp.py SOCKET COMMAND [ARGS]
   system_reset                   reset the guest (a reboot; RAM is kept)
   quit                           stop QEMU
   wait-event NAME [--timeout S]  wait for one QMP event, print it as JSON
+  hmp COMMAND...                 run a human monitor command ("info registers")
+                                 and print its output
 
 BYTES accepts a plain number or a K/M/G suffix (powers of 1024).
 Exit status: 0 ok, 1 usage or QMP error, 2 cannot connect, 3 timeout.
@@ -152,6 +154,9 @@ def main(argv):
             q.cmd("system_reset")
         elif command == "quit":
             q.cmd("quit")
+        elif command == "hmp" and args:
+            print(q.cmd("human-monitor-command",
+                        **{"command-line": " ".join(args)}), end="")
         elif command == "wait-event" and args:
             timeout = option(args, "--timeout", 30.0)
             print(json.dumps(q.wait_event(args[0], timeout)))

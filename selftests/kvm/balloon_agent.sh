@@ -144,6 +144,7 @@ dump_guest() {
 	tail -n 15 "$GUEST_LOG" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
 	diag "--- QEMU output ---"
 	sed 's/^/#   /' "$GUEST_RUN/qemu.out" 2>/dev/null
+	guest_diagnose 2>&1 | sed 's/^/#   state: /'
 }
 
 # --- 1: boot ---------------------------------------------------------------

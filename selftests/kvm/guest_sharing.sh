@@ -58,15 +58,12 @@ for k in $knobs; do
 	saved[$k]=$(global "$k")
 done
 regions=("$mnt/share-a-$$" "$mnt/share-b-$$")
+GUEST_A_REGION=${regions[0]} GUEST_A_MEM=$mem
+GUEST_B_REGION=${regions[1]} GUEST_B_MEM=$mem
 before_regions=$(global regions)
 before_shared=$(global pages_shared)
 cleanup() {
-	local g
-	for g in A B; do
-		guest_load $g
-		guest_stop
-		[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
-	done
+	guest_stop_all A B
 	rm -f "${regions[@]}"
 	for k in $knobs; do
 		echo "${saved[$k]}" > "$sysfs/$k" 2>/dev/null
@@ -82,6 +79,7 @@ dump_guests() {
 		diag "--- guest $g console (last 10 lines) ---"
 		tail -n 10 "$GUEST_LOG" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
 		sed 's/^/#   qemu: /' "$GUEST_RUN/qemu.out" 2>/dev/null
+		guest_diagnose 2>&1 | sed 's/^/#   state: /'
 	done
 	diag "--- dmesg (last 10 lines) ---"
 	dmesg 2>/dev/null | tail -n 10 | sed 's/^/#   /'
@@ -121,13 +119,8 @@ counters() {
 echo 0 > "$sysfs/run"
 echo 0 > "$sysfs/merge_across_domains"
 t0=$SECONDS
-unset GUEST_RUN
-guest_start "${regions[0]}" "$mem"
-guest_save A
-unset GUEST_RUN
-guest_start "${regions[1]}" "$mem"
-guest_save B
-if both guest_wait_qmp 30 && both guest_wait 'GUEST: verify (ok|FAILED)' 1 900 &&
+guest_start_all A B
+if both guest_wait_qmp 30 && guest_boot_wait 600 A B &&
    [ "$(both guest_count 'GUEST: verify FAILED' | tr -d '\n')" = 00 ]; then
 	ok "two guests on pshare memory wrote and verified the same ${fill} MiB pattern ($((SECONDS - t0)) s)"
 else
@@ -223,7 +216,7 @@ else
 fi
 
 # --- 8: nothing is left -------------------------------------------------
-both guest_stop
+guest_stop_all A B
 rm -f "${regions[@]}"
 left=$(global pages_shared)
 nreg=$(global regions)
