@@ -14,6 +14,9 @@
 
 #include "pshare.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 struct pshare_global_stats pshare_stats;
 
 static int __init pshare_init(void)

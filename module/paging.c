@@ -34,6 +34,7 @@
 #include <linux/pshare.h>
 
 #include "pshare.h"
+#include "trace.h"
 
 /* Compare a frame with a buffer of PAGE_SIZE bytes. */
 static int pshare_page_cmp_buf(struct page *page, const void *buf)
@@ -192,6 +193,7 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	pshare_account_private(r, 1);
 	atomic_long_inc(&r->paged_in);
 	atomic_long_inc(&pshare_stats.paged_in);
+	trace_pshare_page_in(r, ppn);
 out:
 	if (backing)
 		fput(backing);
@@ -254,6 +256,7 @@ static int pshare_page_out_one(struct pshare_region *r, pgoff_t ppn,
 	pshare_account_paged(r, 1);
 	atomic_long_inc(&r->paged_out);
 	atomic_long_inc(&pshare_stats.paged_out);
+	trace_pshare_page_out(r, ppn);
 	ret = 1;
 out:
 	unlock_page(page);

@@ -80,6 +80,7 @@
 #include <linux/uio.h>
 
 #include "pshare.h"
+#include "trace.h"
 
 struct page *pshare_zero_page;
 
@@ -314,6 +315,7 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 	pshare_account_private(r, 1);
 	atomic_long_inc(&r->cow_breaks);
 	atomic_long_inc(&pshare_stats.cow_breaks);
+	trace_pshare_cow_break(r, ppn, pshare_is_zero(old));
 
 	/* PTEs of other mappings may still map the old frame read-only. */
 	unmap_mapping_pages(mapping, ppn, 1, false);

@@ -39,6 +39,7 @@
 
 #include "pshare.h"
 #include "reclaim.h"
+#include "trace.h"
 
 /* Pages all regions may hold together; 0: no limit. */
 unsigned long pshare_limit_pages;
@@ -248,10 +249,13 @@ static bool pshare_reclaim_round(void)
 	 * region left at its max publishes "its max", which follows its
 	 * size should it grow before the next round.
 	 */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		WRITE_ONCE(items[i].r->target,
 			   items[i].target >= alloc[i].max ? PSHARE_DEFAULT :
 			   items[i].target);
+		trace_pshare_reclaim(items[i].r, items[i].held, items[i].target,
+				     0, PSHARE_RECLAIM_BALLOON);
+	}
 
 	over_limit = limit && held > limit;
 	for (i = 0; i < n; i++) {
@@ -266,6 +270,8 @@ static bool pshare_reclaim_round(void)
 			continue;
 		done = pshare_page_out(it->r, min_t(u64, it->held - it->target,
 						    PSHARE_PAGEOUT_BATCH));
+		trace_pshare_reclaim(it->r, it->held, it->target, done,
+				     PSHARE_RECLAIM_PAGE);
 		if (done == PSHARE_PAGEOUT_BATCH)
 			again = true;
 	}

@@ -27,6 +27,7 @@
 
 #include "pshare.h"
 #include "reclaim.h"
+#include "trace.h"
 
 /* Length of a sampling period. */
 unsigned int pshare_sample_period_secs = 30;
@@ -119,6 +120,8 @@ static void pshare_sample_region(struct pshare_region *r)
 		}
 		WRITE_ONCE(s->last, cur);
 		s->periods++;
+		trace_pshare_sample(r, atomic_read(&s->touched), s->sampled,
+				    pshare_active_estimate(r));
 	}
 
 	pshare_clear_marks(r, PSHARE_MARK_SAMPLED);

@@ -57,6 +57,7 @@
 #include "pshare.h"
 #include "hash.h"
 #include "scan.h"
+#include "trace.h"
 
 /* ----------------------------------------------------------------------
  * Tunables and state
@@ -282,8 +283,10 @@ static void pshare_merge_zero(struct pshare_region *r, pgoff_t ppn,
 	if (pshare_pmap_isolate(r, ppn, page))
 		return;
 	/* Isolated, it can no longer change: check again. */
-	if (pshare_page_is_zero(page))
+	if (pshare_page_is_zero(page)) {
 		pshare_pmap_repoint(r, ppn, page, pshare_zero_page);
+		trace_pshare_merge(r, ppn, pshare_zero_page, PSHARE_MERGE_ZERO);
+	}
 }
 
 /* Merge @page (locked, private frame of @ppn) into shared frame @frame. */
@@ -301,6 +304,7 @@ static void pshare_merge_frame(struct pshare_region *r, pgoff_t ppn,
 		goto out;
 	}
 	pshare_pmap_repoint(r, ppn, page, frame);
+	trace_pshare_merge(r, ppn, frame, PSHARE_MERGE_FRAME);
 out:
 	unlock_page(frame);
 }
@@ -352,6 +356,7 @@ static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
 	pshare_table_replace(&pshare_table, key, hint, (unsigned long)hpage);
 	mutex_unlock(&pshare_table.lock);
 	pshare_pmap_repoint(r, ppn, page, hpage);
+	trace_pshare_merge(r, ppn, hpage, PSHARE_MERGE_HINT);
 out:
 	if (hpage) {
 		unlock_page(hpage);
