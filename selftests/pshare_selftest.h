@@ -53,6 +53,15 @@
 #define PS_SKIP(fmt, ...) \
 	SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__)
 
+/*
+ * A "# ..." line on stdout, flushed at once: the harness ends each test's
+ * process with _exit(), which would drop whatever stdio still buffers.
+ */
+#define PS_NOTE(fmt, ...) do {						\
+	printf("# " fmt "\n", ##__VA_ARGS__);				\
+	fflush(stdout);							\
+} while (0)
+
 /* Write all of a small string to a file (cgroup and sysfs knobs). */
 static inline int ps_write_file(const char *path, const char *s)
 {
