@@ -11,6 +11,8 @@
  *		probe-distance histogram (how far lookups walk)
  * hash_bits:	bits of the content hash kept (64); fewer force collisions,
  *		for tests. Writing it drops all hints.
+ * scan_now:	write N: scan N pages at once, in the writing task (tests)
+ * reclaim_now:	write 1: one reclaim round at once, in the writing task
  *
  * The layout is for tools; it is not a stable ABI.
  */
@@ -22,6 +24,7 @@
 
 #include "pshare.h"
 #include "scan.h"
+#include "reclaim.h"
 
 static struct dentry *pshare_debugfs_root;
 
@@ -128,6 +131,29 @@ static int pshare_hash_bits_set(void *data, u64 val)
 DEFINE_DEBUGFS_ATTRIBUTE(pshare_hash_bits_fops, pshare_hash_bits_get,
 			 pshare_hash_bits_set, "%llu\n");
 
+/* Most pages one write to scan_now scans. */
+#define PSHARE_SCAN_NOW_MAX	(1U << 20)
+
+static int pshare_scan_now_set(void *data, u64 val)
+{
+	if (!val || val > PSHARE_SCAN_NOW_MAX)
+		return -EINVAL;
+	pshare_scan_now(val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pshare_scan_now_fops, NULL, pshare_scan_now_set,
+			 "%llu\n");
+
+static int pshare_reclaim_now_set(void *data, u64 val)
+{
+	if (val != 1)
+		return -EINVAL;
+	pshare_reclaim_now();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pshare_reclaim_now_fops, NULL, pshare_reclaim_now_set,
+			 "%llu\n");
+
 void pshare_debugfs_init(void)
 {
 	/* debugfs is optional: failures only make these files missing. */
@@ -138,6 +164,10 @@ void pshare_debugfs_init(void)
 			    &pshare_table_fops);
 	debugfs_create_file_unsafe("hash_bits", 0600, pshare_debugfs_root, NULL,
 				   &pshare_hash_bits_fops);
+	debugfs_create_file_unsafe("scan_now", 0200, pshare_debugfs_root, NULL,
+				   &pshare_scan_now_fops);
+	debugfs_create_file_unsafe("reclaim_now", 0200, pshare_debugfs_root,
+				   NULL, &pshare_reclaim_now_fops);
 }
 
 void pshare_debugfs_exit(void)

@@ -294,6 +294,16 @@ static void pshare_reclaim_fn(struct work_struct *work)
 			   again ? 0 : PSHARE_RECLAIM_PERIOD);
 }
 
+/*
+ * The debugfs file reclaim_now: one round in the calling task, so that a
+ * test knows when page-out happens and fault injection aimed at its own
+ * task (fail-nth) reaches it.
+ */
+void pshare_reclaim_now(void)
+{
+	pshare_reclaim_round();
+}
+
 /* Run a round now: a knob, a policy or the host's pressure changed. */
 void pshare_reclaim_kick(void)
 {

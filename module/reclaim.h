@@ -30,5 +30,6 @@ extern struct workqueue_struct *pshare_wq;
 enum pshare_mem_state pshare_mem_state(unsigned long *want);
 const char *pshare_mem_state_name(enum pshare_mem_state state);
 void pshare_sample_reschedule(void);
+void pshare_reclaim_now(void);
 
 #endif /* _PSHARE_RECLAIM_H */

@@ -439,6 +439,12 @@ static void pshare_scan_wrapped(void)
 	mutex_unlock(&t->lock);
 }
 
+/* Only the scanner thread itself is ever asked to stop. */
+static bool pshare_scan_stopping(void)
+{
+	return current == pshare_scan_thread && kthread_should_stop();
+}
+
 /* Scan up to @budget present entries. Caller holds pshare_scan_mutex. */
 static void pshare_scan_batch(unsigned int budget)
 {
@@ -472,7 +478,7 @@ static void pshare_scan_batch(unsigned int budget)
 				pshare_scan_page(r, ppn);
 			pshare_cursor_ppn = ppn + 1;
 			cond_resched();
-			if (!--budget || kthread_should_stop())
+			if (!--budget || pshare_scan_stopping())
 				break;
 		}
 		if (budget) {
@@ -480,7 +486,7 @@ static void pshare_scan_batch(unsigned int budget)
 			pshare_cursor_ppn = 0;
 		}
 		pshare_region_put(r);
-		if (kthread_should_stop())
+		if (pshare_scan_stopping())
 			return;
 	}
 }
@@ -663,6 +669,20 @@ int pshare_region_set_domain(struct pshare_region *r, u32 domain)
 		WRITE_ONCE(r->domain, domain);
 	mutex_unlock(&pshare_scan_mutex);
 	return err;
+}
+
+/**
+ * pshare_scan_now - scan up to @pages pages at once, in the calling task
+ *
+ * The debugfs file scan_now: with the scanner stopped, a test decides
+ * exactly when merging happens, and fault injection aimed at its own task
+ * (fail-nth) reaches the merge path.
+ */
+void pshare_scan_now(unsigned int pages)
+{
+	mutex_lock(&pshare_scan_mutex);
+	pshare_scan_batch(pages);
+	mutex_unlock(&pshare_scan_mutex);
 }
 
 /*

@@ -29,5 +29,6 @@ int pshare_scan_set_run(unsigned int run);
 void pshare_scan_knobs_changed(void);
 int pshare_scan_set_across(bool across);
 int pshare_scan_set_hash_bits(unsigned int bits);
+void pshare_scan_now(unsigned int pages);
 
 #endif /* _PSHARE_SCAN_H */
