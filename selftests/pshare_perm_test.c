@@ -30,10 +30,23 @@ FIXTURE(perm) {
 	char pub[PATH_MAX];	/* root's region, mode 0644 */
 };
 
-FIXTURE_SETUP(perm)
+/* A region of root's in the mount: 4 pages, @mode, page 0 of pattern @seed. */
+static void root_region(struct __test_metadata *_metadata, char *path,
+			const char *name, mode_t mode, unsigned long seed)
 {
 	int fd;
 
+	snprintf(path, PATH_MAX, "%s/%s.XXXXXX", ps_mnt(), name);
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fchmod(fd, mode));
+	ASSERT_EQ(0, ftruncate(fd, 4 * PS_PAGE));
+	ps_pwrite_page(_metadata, fd, 0, seed);
+	close(fd);
+}
+
+FIXTURE_SETUP(perm)
+{
 	self->dev = -1;
 	self->dir[0] = self->priv[0] = self->pub[0] = 0;
 	PS_REQUIRE_ENV();
@@ -45,21 +58,8 @@ FIXTURE_SETUP(perm)
 	ASSERT_EQ(0, chown(self->dir, NOBODY, NOBODY));
 	ASSERT_EQ(0, chmod(self->dir, 0755));
 
-	snprintf(self->priv, sizeof(self->priv), "%s/priv.XXXXXX", ps_mnt());
-	fd = mkstemp(self->priv);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fchmod(fd, 0600));
-	ASSERT_EQ(0, ftruncate(fd, 4 * PS_PAGE));
-	ps_pwrite_page(_metadata, fd, 0, 61);
-	close(fd);
-
-	snprintf(self->pub, sizeof(self->pub), "%s/pub.XXXXXX", ps_mnt());
-	fd = mkstemp(self->pub);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fchmod(fd, 0644));
-	ASSERT_EQ(0, ftruncate(fd, 4 * PS_PAGE));
-	ps_pwrite_page(_metadata, fd, 0, 62);
-	close(fd);
+	root_region(_metadata, self->priv, "priv", 0600, 61);
+	root_region(_metadata, self->pub, "pub", 0644, 62);
 }
 
 FIXTURE_TEARDOWN(perm)

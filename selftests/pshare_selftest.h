@@ -78,15 +78,14 @@ static inline int ps_write_file(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-/* One counter of /sys/kernel/mm/pshare/, or -1 when it cannot be read. */
-static inline long long ps_sysfs(const char *name)
+/* The number a small file holds, or -1 when it cannot be read. */
+static inline long long ps_read_number(const char *path)
 {
-	char path[256], buf[64];
+	char buf[64];
 	long long v;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
@@ -98,6 +97,30 @@ static inline long long ps_sysfs(const char *name)
 	if (sscanf(buf, "%lld", &v) != 1)
 		return -1;
 	return v;
+}
+
+/* One counter of /sys/kernel/mm/pshare/, or -1 when it cannot be read. */
+static inline long long ps_sysfs(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
+	return ps_read_number(path);
+}
+
+/*
+ * Wait up to 30 s for the regions counter to read @want: the scanner, the
+ * sampler or the reclaimer may hold the last reference to a closed and
+ * unlinked region a moment longer, and free it when they let go.
+ */
+static inline long long ps_wait_regions(long long want)
+{
+	long long now;
+	int i;
+
+	for (i = 0; i < 3000 && (now = ps_sysfs("regions")) != want; i++)
+		usleep(10 * 1000);
+	return now;
 }
 
 /* The pshare mount the tests work in: $PSHARE_MNT, else /run/pshare. */

@@ -43,19 +43,7 @@ static inline int ps_knob_set(const char *name, const char *val)
 /* The hash_bits debug knob: -1 when debugfs does not have it. */
 static inline long long ps_hash_bits(void)
 {
-	char buf[32];
-	ssize_t n;
-	int fd;
-
-	fd = open(PS_HASH_BITS, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 10);
+	return ps_read_number(PS_HASH_BITS);
 }
 
 /* Knob values as they were before a test changed them. */

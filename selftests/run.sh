@@ -8,7 +8,10 @@
 #                                                  contains one of the words
 #
 # Runs every selftests/pshare_*_test binary (built on the host by
-# `make -C selftests`) and then every executable selftests/kvm/*.sh. Each of
+# `make -C selftests`), in name order, and then every executable
+# selftests/kvm/*.sh. pshare_unload_test unloads and reloads pshare.ko; it
+# mounts again what was mounted and puts the knobs back, so the programs
+# after it find the module as before (with fresh counters). Each of
 # them prints its own TAP stream, passed through unchanged. A program that
 # crashes, is killed, times out or exits nonzero without reporting a
 # failure gets a "not ok" line of its own appended to its stream. Exits 1 if
