@@ -18,6 +18,14 @@
  * The run lasts PSHARE_STRESS_SECONDS (default 20). At the end every page
  * must equal its shadow, and merging must have happened (pages_sharing > 0
  * was seen), or the test exercised nothing.
+ *
+ * The soak variant runs the same on more regions (8, two sharing domains)
+ * for PSHARE_SOAK_SECONDS (default 60; `make soak` runs it for minutes),
+ * with a backing file per region and limit_pages at half of what the
+ * regions would hold, so pages go out and come back in all the time, and
+ * with balloon-style punches of runs of up to 64 pages. Workers then own
+ * runs of 64 pages instead of single pages, so that a run punched is one
+ * worker's. It must have paged out and in, besides merging.
  */
 #include "pshare_share.h"
 
@@ -26,13 +34,10 @@
 #include <stdatomic.h>
 #include <sys/mount.h>
 
-#define NREGIONS	3
-#define REGION_PAGES	1024		/* 4 MiB each */
+#define MAX_REGIONS	8
 #define NTHREADS	4
 #define NPATTERNS	6
-#define TOTAL_PAGES	(NREGIONS * REGION_PAGES)
 
-#define STRESS_SECONDS_DEFAULT	20
 #define STRESS_SECONDS_MAX	3000
 
 enum op {
@@ -41,18 +46,25 @@ enum op {
 	OP_ZERO,	/* a page of zeros, through the mapping or pwrite */
 	OP_PARTIAL,	/* a few random bytes, through the mapping or pwrite */
 	OP_PUNCH,	/* punch the whole page, or a part of it */
+	OP_BALLOON,	/* punch a run of pages, as a balloon inflating (soak) */
 	OP_VERIFY,	/* compare with the shadow, mapping and pread */
 	OP_MAX,
 };
 
 static const char *const op_names[OP_MAX] = {
-	"store", "pwrite", "zero", "partial", "punch", "verify",
+	"store", "pwrite", "zero", "partial", "punch", "balloon", "verify",
 };
 
 struct stress {
-	int fd[NREGIONS];
-	unsigned char *map[NREGIONS];
-	unsigned char *shadow;		/* TOTAL_PAGES pages */
+	int nregions;
+	unsigned long region_pages;
+	unsigned long total;		/* pages of all regions */
+	unsigned long chunk;		/* a worker owns runs of this many pages */
+	bool balloon;
+	int fd[MAX_REGIONS];
+	int backing[MAX_REGIONS];	/* -1: none */
+	unsigned char *map[MAX_REGIONS];
+	unsigned char *shadow;		/* total pages */
 	unsigned char pattern[NPATTERNS][PS_PAGE];
 	atomic_int stop;
 	atomic_int failed;
@@ -100,17 +112,23 @@ static unsigned char *shadow_of(struct stress *s, unsigned long g)
 
 static unsigned char *map_of(struct stress *s, unsigned long g)
 {
-	return s->map[g / REGION_PAGES] + (g % REGION_PAGES) * PS_PAGE;
+	return s->map[g / s->region_pages] + (g % s->region_pages) * PS_PAGE;
 }
 
 static int fd_of(struct stress *s, unsigned long g)
 {
-	return s->fd[g / REGION_PAGES];
+	return s->fd[g / s->region_pages];
 }
 
-static off_t off_of(unsigned long g)
+static off_t off_of(struct stress *s, unsigned long g)
 {
-	return (off_t)(g % REGION_PAGES) * PS_PAGE;
+	return (off_t)(g % s->region_pages) * PS_PAGE;
+}
+
+/* The worker that owns page @g. */
+static int owner_of(struct stress *s, unsigned long g)
+{
+	return (g / s->chunk) % NTHREADS;
 }
 
 static size_t first_diff(const unsigned char *a, const unsigned char *b)
@@ -135,20 +153,20 @@ static bool verify_page(struct worker *w, unsigned long g, const char *when)
 	if (memcmp(map_of(s, g), want, PS_PAGE)) {
 		d = first_diff(map_of(s, g), want);
 		fail(w, "%s: region %lu page %lu through the mapping: byte %zu is %#x, expected %#x",
-		     when, g / REGION_PAGES, g % REGION_PAGES, d,
+		     when, g / s->region_pages, g % s->region_pages, d,
 		     map_of(s, g)[d], want[d]);
 		return false;
 	}
-	n = pread(fd_of(s, g), buf, PS_PAGE, off_of(g));
+	n = pread(fd_of(s, g), buf, PS_PAGE, off_of(s, g));
 	if (n != (ssize_t)PS_PAGE) {
 		fail(w, "%s: pread of region %lu page %lu: %zd (%s)", when,
-		     g / REGION_PAGES, g % REGION_PAGES, n, strerror(errno));
+		     g / s->region_pages, g % s->region_pages, n, strerror(errno));
 		return false;
 	}
 	if (memcmp(buf, want, PS_PAGE)) {
 		d = first_diff(buf, want);
 		fail(w, "%s: region %lu page %lu with pread: byte %zu is %#x, expected %#x",
-		     when, g / REGION_PAGES, g % REGION_PAGES, d, buf[d], want[d]);
+		     when, g / s->region_pages, g % s->region_pages, d, buf[d], want[d]);
 		return false;
 	}
 	w->bytes_verified += 2 * PS_PAGE;
@@ -158,11 +176,12 @@ static bool verify_page(struct worker *w, unsigned long g, const char *when)
 static bool do_pwrite(struct worker *w, unsigned long g, const void *p,
 		      size_t len, size_t off)
 {
-	ssize_t n = pwrite(fd_of(w->s, g), p, len, off_of(g) + off);
+	struct stress *s = w->s;
+	ssize_t n = pwrite(fd_of(s, g), p, len, off_of(s, g) + off);
 
 	if (n != (ssize_t)len) {
 		fail(w, "pwrite of %zu bytes at region %lu page %lu + %zu: %zd (%s)",
-		     len, g / REGION_PAGES, g % REGION_PAGES, off, n,
+		     len, g / s->region_pages, g % s->region_pages, off, n,
 		     strerror(errno));
 		return false;
 	}
@@ -178,9 +197,10 @@ static void *worker_main(void *arg)
 
 	while (!atomic_load(&s->stop)) {
 		uint64_t r = rnd_next(&w->rnd);
-		/* One of this worker's pages: g % NTHREADS == id. */
-		unsigned long g = w->id + NTHREADS *
-				  (r % (TOTAL_PAGES / NTHREADS));
+		/* One of this worker's runs: (run number % NTHREADS) == id. */
+		unsigned long run = w->id + NTHREADS *
+				    (r % (s->total / s->chunk / NTHREADS));
+		unsigned long g = run * s->chunk + (r >> 20) % s->chunk;
 		unsigned int dice = (r >> 32) % 100;
 		unsigned char *sh = shadow_of(s, g);
 		bool by_map = (r >> 40) & 1;
@@ -194,8 +214,10 @@ static void *worker_main(void *arg)
 			op = OP_ZERO;
 		else if (dice < 61)
 			op = OP_PARTIAL;
-		else if (dice < 65)
+		else if (dice < 63 || (dice < 65 && !s->balloon))
 			op = OP_PUNCH;
+		else if (dice < 65)
+			op = OP_BALLOON;
 		else
 			op = OP_VERIFY;
 		w->ops[op]++;
@@ -240,13 +262,28 @@ static void *worker_main(void *arg)
 
 			if (fallocate(fd_of(s, g),
 				      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				      off_of(g) + off, len)) {
+				      off_of(s, g) + off, len)) {
 				fail(w, "punching %zu bytes at region %lu page %lu + %zu: %s",
-				     len, g / REGION_PAGES, g % REGION_PAGES,
+				     len, g / s->region_pages, g % s->region_pages,
 				     off, strerror(errno));
 				break;
 			}
 			memset(sh + off, 0, len);
+			break;
+		}
+		case OP_BALLOON: {
+			/* From g to at most the end of its run. */
+			unsigned long n = 1 + (r >> 48) % (s->chunk - g % s->chunk);
+
+			if (fallocate(fd_of(s, g),
+				      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      off_of(s, g), n * PS_PAGE)) {
+				fail(w, "punching %lu pages at region %lu page %lu: %s",
+				     n, g / s->region_pages, g % s->region_pages,
+				     strerror(errno));
+				break;
+			}
+			memset(sh, 0, n * PS_PAGE);
 			break;
 		}
 		case OP_VERIFY:
@@ -262,10 +299,39 @@ static void *worker_main(void *arg)
 FIXTURE(stress) {
 	struct ps_knobs knobs;
 	bool knobs_set;
+	long long limit_found;		/* -1: limit_pages untouched */
 	struct stress s;
-	char path[NREGIONS][PATH_MAX];
+	char path[MAX_REGIONS][PATH_MAX];
 	char mnt2[64];
 	struct ps_counters base;
+};
+
+/* The plain run and the soak: sizes, length, paging and balloon punches. */
+FIXTURE_VARIANT(stress) {
+	int nregions;
+	unsigned long region_pages;
+	unsigned long chunk;
+	const char *seconds_env;
+	int seconds;
+	bool paging;		/* backing files, limit_pages at half */
+};
+
+FIXTURE_VARIANT_ADD(stress, plain) {
+	.nregions = 3,
+	.region_pages = 1024,		/* 4 MiB each */
+	.chunk = 1,
+	.seconds_env = "PSHARE_STRESS_SECONDS",
+	.seconds = 20,
+	.paging = false,
+};
+
+FIXTURE_VARIANT_ADD(stress, soak) {
+	.nregions = MAX_REGIONS,
+	.region_pages = 512,		/* 2 MiB each */
+	.chunk = 64,
+	.seconds_env = "PSHARE_SOAK_SECONDS",
+	.seconds = 60,
+	.paging = true,
 };
 
 FIXTURE_SETUP(stress)
@@ -273,8 +339,14 @@ FIXTURE_SETUP(stress)
 	const char *why;
 	int i;
 
-	for (i = 0; i < NREGIONS; i++)
-		self->s.fd[i] = -1;
+	for (i = 0; i < MAX_REGIONS; i++)
+		self->s.fd[i] = self->s.backing[i] = -1;
+	self->limit_found = -1;
+	self->s.nregions = variant->nregions;
+	self->s.region_pages = variant->region_pages;
+	self->s.total = variant->nregions * variant->region_pages;
+	self->s.chunk = variant->chunk;
+	self->s.balloon = variant->chunk > 1;
 	PS_REQUIRE_ENV();
 	why = ps_sharing_missing();
 	if (why)
@@ -292,19 +364,40 @@ FIXTURE_SETUP(stress)
 		self->mnt2[0] = 0;
 		ASSERT_TRUE(false) TH_LOG("mount -t pshare: %s", strerror(errno));
 	}
-	for (i = 0; i < NREGIONS; i++) {
+	/* The last region (soak: the last quarter) in that other mount. */
+	for (i = 0; i < self->s.nregions; i++) {
+		size_t bytes = self->s.region_pages * PS_PAGE;
+
 		snprintf(self->path[i], PATH_MAX, "%s/stress.XXXXXX",
-			 i == NREGIONS - 1 ? self->mnt2 : ps_mnt());
+			 i >= self->s.nregions - (self->s.nregions + 3) / 4 ?
+			 self->mnt2 : ps_mnt());
 		self->s.fd[i] = mkstemp(self->path[i]);
 		ASSERT_LE(0, self->s.fd[i]) TH_LOG("mkstemp: %s", strerror(errno));
-		ASSERT_EQ(0, ftruncate(self->s.fd[i], REGION_PAGES * PS_PAGE));
-		self->s.map[i] = mmap(NULL, REGION_PAGES * PS_PAGE,
-				      PROT_READ | PROT_WRITE, MAP_SHARED,
-				      self->s.fd[i], 0);
+		ASSERT_EQ(0, ftruncate(self->s.fd[i], bytes));
+		self->s.map[i] = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, self->s.fd[i], 0);
 		ASSERT_NE(MAP_FAILED, self->s.map[i]);
 	}
+	if (variant->paging) {
+		int dev = open(PS_DEV, O_RDWR);
+
+		ASSERT_LE(0, dev);
+		for (i = 0; i < self->s.nregions; i++) {
+			struct pshare_region_backing b = { .argsz = sizeof(b) };
+
+			self->s.backing[i] = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+			ASSERT_LE(0, self->s.backing[i]);
+			b.fd = self->s.fd[i];
+			b.backing_fd = self->s.backing[i];
+			ASSERT_EQ(0, ioctl(dev, PSHARE_IOC_REGION_SET_BACKING, &b))
+				TH_LOG("SET_BACKING: %s", strerror(errno));
+		}
+		close(dev);
+		self->limit_found = ps_sysfs("limit_pages");
+		ASSERT_LE(0, self->limit_found);
+	}
 	/* Holes read as zeros: so does the shadow. */
-	self->s.shadow = calloc(TOTAL_PAGES, PS_PAGE);
+	self->s.shadow = calloc(self->s.total, PS_PAGE);
 	ASSERT_NE(NULL, self->s.shadow);
 	for (i = 0; i < NPATTERNS; i++)
 		ps_fill(self->s.pattern[i], PS_PAGE, 200 + i);
@@ -314,13 +407,21 @@ FIXTURE_TEARDOWN(stress)
 {
 	int i;
 
-	for (i = 0; i < NREGIONS; i++) {
+	if (self->limit_found >= 0) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "%lld", self->limit_found);
+		ps_knob_set("limit_pages", v);
+	}
+	for (i = 0; i < self->s.nregions; i++) {
 		if (self->s.map[i] && self->s.map[i] != MAP_FAILED)
-			munmap(self->s.map[i], REGION_PAGES * PS_PAGE);
+			munmap(self->s.map[i], self->s.region_pages * PS_PAGE);
 		if (self->s.fd[i] >= 0) {
 			close(self->s.fd[i]);
 			unlink(self->path[i]);
 		}
+		if (self->s.backing[i] >= 0)
+			close(self->s.backing[i]);
 	}
 	free(self->s.shadow);
 	if (self->knobs_set)
@@ -331,10 +432,10 @@ FIXTURE_TEARDOWN(stress)
 	}
 }
 
-static int stress_seconds(void)
+static int stress_seconds(const FIXTURE_VARIANT(stress) *variant)
 {
-	const char *e = getenv("PSHARE_STRESS_SECONDS");
-	int sec = e && *e ? atoi(e) : STRESS_SECONDS_DEFAULT;
+	const char *e = getenv(variant->seconds_env);
+	int sec = e && *e ? atoi(e) : variant->seconds;
 
 	if (sec < 1)
 		sec = 1;
@@ -348,14 +449,25 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 	unsigned long long bytes = 0, ops = 0, op_total[OP_MAX] = { 0 };
 	double start, end, next_toggle;
 	bool collisions = false;
-	int sec = stress_seconds(), toggles = 0, i;
+	int sec = stress_seconds(variant), toggles = 0, i;
+	long long out0 = ps_sysfs("paged_out"), in0 = ps_sysfs("paged_in");
+	long long out = 0, in = 0;
 	struct ps_counters c, end_c;
 	uint64_t seed;
 	unsigned long g;
 
 	seed = (uint64_t)time(NULL) * 2654435761u ^ getpid();
-	TH_LOG("%d s, %d threads, %d regions of %d pages, seed %#llx", sec,
-	       NTHREADS, NREGIONS, REGION_PAGES, (unsigned long long)seed);
+	PS_NOTE("stress: %d s, %d threads, %d regions of %lu pages%s, seed %#llx",
+		sec, NTHREADS, self->s.nregions, self->s.region_pages,
+		variant->paging ? ", paging" : "", (unsigned long long)seed);
+	if (variant->paging) {
+		char v[32];
+
+		/* Half of what the regions would hold, on top of what is held. */
+		snprintf(v, sizeof(v), "%lld", ps_sysfs("pages_private") +
+			 ps_sysfs("pages_shared") + (long long)self->s.total / 2);
+		PS_KNOB_SET("limit_pages", v);
+	}
 	if (self->knobs.hash_bits >= 0) {
 		ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "4"));
 		collisions = true;
@@ -403,27 +515,29 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 		max_sharing = sharing;
 
 	/* Every page, first with the scanner still at work, then unmerged. */
-	for (i = 0; i < NTHREADS && !atomic_load(&self->s.failed); i++)
-		for (g = i; g < TOTAL_PAGES; g += NTHREADS)
-			if (!verify_page(&w[i], g, "at the end"))
-				break;
+	for (g = 0; g < self->s.total && !atomic_load(&self->s.failed); g++)
+		verify_page(&w[owner_of(&self->s, g)], g, "at the end");
 	ps_counters(_metadata, &c);
+	if (variant->paging) {
+		out = ps_sysfs("paged_out") - out0;
+		in = ps_sysfs("paged_in") - in0;
+		PS_KNOB_SET("limit_pages", "0");
+	}
 	PS_KNOB_SET("run", "2");
-	for (i = 0; i < NTHREADS && !atomic_load(&self->s.failed); i++)
-		for (g = i; g < TOTAL_PAGES; g += NTHREADS)
-			if (!verify_page(&w[i], g, "after unmerging"))
-				break;
+	for (g = 0; g < self->s.total && !atomic_load(&self->s.failed); g++)
+		verify_page(&w[owner_of(&self->s, g)], g, "after unmerging");
 	EXPECT_EQ(0, ps_sysfs("pages_shared"));
 	EXPECT_EQ(0, ps_sysfs("pages_sharing"));
 
 	/* Gone, the regions leave no frame behind. */
-	for (i = 0; i < NREGIONS; i++) {
-		munmap(self->s.map[i], REGION_PAGES * PS_PAGE);
+	for (i = 0; i < self->s.nregions; i++) {
+		munmap(self->s.map[i], self->s.region_pages * PS_PAGE);
 		self->s.map[i] = NULL;
 		close(self->s.fd[i]);
 		self->s.fd[i] = -1;
 		unlink(self->path[i]);
 	}
+	ps_wait_regions(self->base.regions);
 	ps_counters(_metadata, &end_c);
 	EXPECT_EQ(self->base.regions, end_c.regions);
 	EXPECT_EQ(self->base.pages_private, end_c.pages_private);
@@ -439,18 +553,28 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 		}
 		bytes += w[i].bytes_verified;
 	}
-	printf("# stress: %d s: %llu operations (", sec, ops);
-	for (i = 0; i < OP_MAX; i++)
-		printf("%s%s %llu", i ? ", " : "", op_names[i], op_total[i]);
-	printf("), %llu bytes verified, %d unmerges\n", bytes, toggles);
-	printf("# stress: max pages_sharing %lld, max pages_zero %lld; during the run: cow_breaks +%lld, false_matches +%lld, hint_hits +%lld, stale_hints +%lld, merge_busy +%lld, pages_scanned +%lld\n",
-	       max_sharing, max_zero, c.cow_breaks - self->base.cow_breaks,
-	       c.false_matches - self->base.false_matches,
-	       c.hint_hits - self->base.hint_hits,
-	       c.stale_hints - self->base.stale_hints,
-	       c.merge_busy - self->base.merge_busy,
-	       c.pages_scanned - self->base.pages_scanned);
+	{
+		char line[512];
+		size_t len = 0;
+
+		for (i = 0; i < OP_MAX; i++)
+			len += snprintf(line + len, sizeof(line) - len, "%s%s %llu",
+					i ? ", " : "", op_names[i], op_total[i]);
+		PS_NOTE("stress: %d s: %llu operations (%s), %llu bytes verified, %d unmerges",
+			sec, ops, line, bytes, toggles);
+	}
+	PS_NOTE("stress: max pages_sharing %lld, max pages_zero %lld; during the run: cow_breaks +%lld, false_matches +%lld, hint_hits +%lld, stale_hints +%lld, merge_busy +%lld, pages_scanned +%lld, paged_out +%lld, paged_in +%lld",
+		max_sharing, max_zero, c.cow_breaks - self->base.cow_breaks,
+		c.false_matches - self->base.false_matches,
+		c.hint_hits - self->base.hint_hits,
+		c.stale_hints - self->base.stale_hints,
+		c.merge_busy - self->base.merge_busy,
+		c.pages_scanned - self->base.pages_scanned, out, in);
 	EXPECT_GT(max_sharing, 0) TH_LOG("nothing was ever merged: the run tested nothing");
+	if (variant->paging) {
+		EXPECT_GT(out, 0) TH_LOG("nothing was paged out: the limit did not bite");
+		EXPECT_GT(in, 0) TH_LOG("nothing was paged back in");
+	}
 	EXPECT_GT(c.cow_breaks - self->base.cow_breaks, 0);
 	EXPECT_LT(0, ops);
 }
