@@ -136,7 +136,9 @@ guest_stop() {
 }
 
 region_pages() {
-	echo $(( $(stat -c %b "$1") / 8 ))
+	local blocks
+	blocks=$(stat -c %b "$1" 2>/dev/null) || blocks=0
+	echo $((blocks / 8))
 }
 
 region_line() {
@@ -205,7 +207,7 @@ guest_diagnose() {
 	guest_qmp hmp info registers 2>&1 | grep -E '^(RIP|RAX|RSP|CR0|CR3|EFL)' | head -n 4
 	guest_alive || return 0
 	for t in /proc/"$GUEST_PID"/task/*; do
-		echo "thread $(cat "$t/comm" 2>/dev/null) state $(awk '{print $3}' "$t/stat" 2>/dev/null) wchan $(cat "$t/wchan" 2>/dev/null)"
+		echo "thread $(cat "$t/comm" 2>/dev/null) state $(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1) wchan $(cat "$t/wchan" 2>/dev/null)"
 		grep -q 'CPU' "$t/comm" 2>/dev/null && sed 's/^/    /' "$t/stack" 2>/dev/null | head -n 12
 	done
 }

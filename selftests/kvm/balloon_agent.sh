@@ -149,11 +149,13 @@ dump_guest() {
 
 # --- 1: boot ---------------------------------------------------------------
 t0=$SECONDS
-guest_start "$region" "$mem"
+GUEST_G_REGION=$region GUEST_G_MEM=$mem
+guest_start_all G
+guest_load G
 # A loaded host (several TCG VMs on two cores) starts QEMU slowly.
 step="QMP socket up"
 if guest_wait_qmp 120 && step="guest verified its pattern" &&
-   guest_wait 'GUEST: verify (ok|FAILED)' 1 600 &&
+   guest_boot_wait 600 G && guest_load G &&
    [ "$(guest_count 'GUEST: verify ok')" -ge 1 ] &&
    step="guest released its pattern" && guest_wait 'GUEST: released' 1 60; then
 	ok "guest on pshare memory wrote, verified and released its pattern ($((SECONDS - t0)) s)"

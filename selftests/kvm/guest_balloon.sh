@@ -92,8 +92,10 @@ dump_guest() {
 
 # --- 1: boot, write, verify ----------------------------------------------
 t0=$SECONDS
-guest_start "$region" "$mem"
-if guest_wait_qmp 30 && guest_wait 'GUEST: verify (ok|FAILED)' 1 600 &&
+GUEST_G_REGION=$region GUEST_G_MEM=$mem
+guest_start_all G
+guest_load G
+if guest_wait_qmp 30 && guest_boot_wait 600 G && guest_load G &&
    [ "$(guest_count 'GUEST: verify ok')" -ge 1 ]; then
 	ok "guest on pshare memory wrote and verified its pattern ($(guest_last_line 'GUEST: wrote' | sed 's/.*wrote //'), $((SECONDS - t0)) s)"
 else
