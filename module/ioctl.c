@@ -96,119 +96,175 @@ static int pshare_region_fdget(int fd, fmode_t mode, struct fd *f,
 	return 0;
 }
 
-static long pshare_ioctl_region_stats(void __user *uarg)
+/* Every region ioctl's struct starts with these (checked below). */
+struct pshare_region_arg_head {
+	u32 argsz;
+	u32 flags;
+	s32 fd;
+};
+
+#define PSHARE_ASSERT_HEAD(type)					\
+	static_assert(offsetof(type, argsz) == 0 &&			\
+		      offsetof(type, flags) == 4 &&			\
+		      offsetof(type, fd) == 8)
+PSHARE_ASSERT_HEAD(struct pshare_region_stats);
+PSHARE_ASSERT_HEAD(struct pshare_region_domain);
+PSHARE_ASSERT_HEAD(struct pshare_region_policy);
+PSHARE_ASSERT_HEAD(struct pshare_region_backing);
+
+union pshare_region_args {
+	struct pshare_region_arg_head head;
+	struct pshare_region_stats stats;
+	struct pshare_region_domain domain;
+	struct pshare_region_policy policy;
+	struct pshare_region_backing backing;
+};
+
+/**
+ * struct pshare_region_op - an ioctl that acts on the region an fd names
+ * @size:	size of its struct
+ * @minsz:	size of the first version of the struct
+ * @flags:	the flag bits it knows; others are refused with -EINVAL
+ * @mode:	how the region fd must be open: FMODE_READ to read the
+ *		region's state, FMODE_WRITE to change it
+ * @valid:	checks the other input fields (reserved ones are zero), or
+ *		NULL; false is -EINVAL
+ * @run:	the operation, with the region held through its fd
+ * @copy_out:	the struct goes back to the caller on success
+ *
+ * Errors come in a fixed order: the struct (-EFAULT, -EINVAL), then the
+ * fd (-EBADF, -ENODEV, -EACCES), then the operation's own.
+ */
+struct pshare_region_op {
+	size_t size;
+	size_t minsz;
+	u32 flags;
+	fmode_t mode;
+	bool (*valid)(const union pshare_region_args *arg);
+	int (*run)(struct pshare_region *r, union pshare_region_args *arg);
+	bool copy_out;
+};
+
+static long pshare_region_ioctl(const struct pshare_region_op *op,
+				void __user *uarg)
 {
-	struct pshare_region_stats st;
+	union pshare_region_args arg;
 	struct pshare_region *r;
 	struct fd f;
 	int err;
 
-	err = pshare_copy_args(&st, sizeof(st),
-			       offsetofend(struct pshare_region_stats, reserved),
-			       uarg);
+	err = pshare_copy_args(&arg, op->size, op->minsz, uarg);
 	if (err)
 		return err;
-	if (st.flags || st.reserved0 || memchr_inv(st.reserved, 0,
-						   sizeof(st.reserved)))
+	if ((arg.head.flags & ~op->flags) || (op->valid && !op->valid(&arg)))
 		return -EINVAL;
 
-	err = pshare_region_fdget(st.fd, FMODE_READ, &f, &r);
+	err = pshare_region_fdget(arg.head.fd, op->mode, &f, &r);
 	if (err)
 		return err;
-	st.size = i_size_read(&r->vfs_inode);
-	st.pages_private = atomic_long_read(&r->pages_private);
-	st.pages_zero = atomic_long_read(&r->pages_zero);
-	st.pages_shared = atomic_long_read(&r->pages_shared);
-	st.cow_breaks = atomic_long_read(&r->cow_breaks);
-	st.domain = READ_ONCE(r->domain);
-	st.shares = pshare_region_shares(r);
-	st.min_pages = READ_ONCE(r->min_pages);
-	st.max_pages = pshare_region_max(r);
-	st.target_pages = min(READ_ONCE(r->target), st.max_pages);
-	st.active_permille = pshare_active_estimate(r);
-	st.active_fast = READ_ONCE(r->sample.fast);
-	st.active_slow = READ_ONCE(r->sample.slow);
-	st.active_current = pshare_active_current(r);
-	st.pages_paged = atomic_long_read(&r->pages_paged);
-	st.paged_out = atomic_long_read(&r->paged_out);
-	st.paged_in = atomic_long_read(&r->paged_in);
-	err = pshare_copy_result(uarg, &st, sizeof(st), st.argsz);
+	err = op->run(r, &arg);
+	if (!err && op->copy_out)
+		err = pshare_copy_result(uarg, &arg, op->size, arg.head.argsz);
 	fdput(f);
 	return err;
 }
 
-static long pshare_ioctl_region_set_domain(void __user *uarg)
+static bool pshare_stats_valid(const union pshare_region_args *arg)
 {
-	struct pshare_region_domain arg;
-	struct pshare_region *r;
-	struct fd f;
-	int err;
+	const struct pshare_region_stats *st = &arg->stats;
 
-	err = pshare_copy_args(&arg, sizeof(arg),
-			       offsetofend(struct pshare_region_domain, domain),
-			       uarg);
-	if (err)
-		return err;
-	if (arg.flags)
-		return -EINVAL;
-
-	err = pshare_region_fdget(arg.fd, FMODE_WRITE, &f, &r);
-	if (err)
-		return err;
-	err = pshare_region_set_domain(r, arg.domain);
-	fdput(f);
-	return err;
+	return !st->reserved0 && !memchr_inv(st->reserved, 0,
+					     sizeof(st->reserved));
 }
 
-static long pshare_ioctl_region_set_policy(void __user *uarg)
+static int pshare_stats_run(struct pshare_region *r,
+			    union pshare_region_args *arg)
 {
-	struct pshare_region_policy arg;
-	struct pshare_region *r;
-	struct fd f;
-	int err;
+	struct pshare_region_stats *st = &arg->stats;
 
-	err = pshare_copy_args(&arg, sizeof(arg),
-			       offsetofend(struct pshare_region_policy, max_pages),
-			       uarg);
-	if (err)
-		return err;
-	if (arg.flags & ~(PSHARE_POLICY_SHARES | PSHARE_POLICY_MIN |
-			  PSHARE_POLICY_MAX) || arg.reserved)
-		return -EINVAL;
-
-	err = pshare_region_fdget(arg.fd, FMODE_WRITE, &f, &r);
-	if (err)
-		return err;
-	err = pshare_region_set_policy(r, arg.flags, arg.shares, arg.min_pages,
-				       arg.max_pages);
-	fdput(f);
-	return err;
+	st->size = i_size_read(&r->vfs_inode);
+	st->pages_private = atomic_long_read(&r->pages_private);
+	st->pages_zero = atomic_long_read(&r->pages_zero);
+	st->pages_shared = atomic_long_read(&r->pages_shared);
+	st->cow_breaks = atomic_long_read(&r->cow_breaks);
+	st->domain = READ_ONCE(r->domain);
+	st->shares = pshare_region_shares(r);
+	st->min_pages = READ_ONCE(r->min_pages);
+	st->max_pages = pshare_region_max(r);
+	st->target_pages = min(READ_ONCE(r->target), st->max_pages);
+	st->active_permille = pshare_active_estimate(r);
+	st->active_fast = READ_ONCE(r->sample.fast);
+	st->active_slow = READ_ONCE(r->sample.slow);
+	st->active_current = pshare_active_current(r);
+	st->pages_paged = atomic_long_read(&r->pages_paged);
+	st->paged_out = atomic_long_read(&r->paged_out);
+	st->paged_in = atomic_long_read(&r->paged_in);
+	return 0;
 }
 
-static long pshare_ioctl_region_set_backing(void __user *uarg)
+static const struct pshare_region_op pshare_op_stats = {
+	.size		= sizeof(struct pshare_region_stats),
+	.minsz		= offsetofend(struct pshare_region_stats, reserved),
+	.mode		= FMODE_READ,
+	.valid		= pshare_stats_valid,
+	.run		= pshare_stats_run,
+	.copy_out	= true,
+};
+
+static int pshare_set_domain_run(struct pshare_region *r,
+				 union pshare_region_args *arg)
 {
-	struct pshare_region_backing arg;
-	struct pshare_region *r;
-	struct fd f;
-	int err;
+	return pshare_region_set_domain(r, arg->domain.domain);
+}
 
-	err = pshare_copy_args(&arg, sizeof(arg),
-			       offsetofend(struct pshare_region_backing, backing_fd),
-			       uarg);
-	if (err)
-		return err;
-	if (arg.flags)
-		return -EINVAL;
+static const struct pshare_region_op pshare_op_set_domain = {
+	.size		= sizeof(struct pshare_region_domain),
+	.minsz		= offsetofend(struct pshare_region_domain, domain),
+	.mode		= FMODE_WRITE,
+	.run		= pshare_set_domain_run,
+};
 
-	err = pshare_region_fdget(arg.fd, FMODE_WRITE, &f, &r);
-	if (err)
-		return err;
-	err = pshare_region_set_backing(r, arg.backing_fd);
-	fdput(f);
+static bool pshare_set_policy_valid(const union pshare_region_args *arg)
+{
+	return !arg->policy.reserved;
+}
+
+static int pshare_set_policy_run(struct pshare_region *r,
+				 union pshare_region_args *arg)
+{
+	const struct pshare_region_policy *p = &arg->policy;
+
+	return pshare_region_set_policy(r, p->flags, p->shares, p->min_pages,
+					p->max_pages);
+}
+
+static const struct pshare_region_op pshare_op_set_policy = {
+	.size		= sizeof(struct pshare_region_policy),
+	.minsz		= offsetofend(struct pshare_region_policy, max_pages),
+	.flags		= PSHARE_POLICY_SHARES | PSHARE_POLICY_MIN |
+			  PSHARE_POLICY_MAX,
+	.mode		= FMODE_WRITE,
+	.valid		= pshare_set_policy_valid,
+	.run		= pshare_set_policy_run,
+};
+
+static int pshare_set_backing_run(struct pshare_region *r,
+				  union pshare_region_args *arg)
+{
+	int err = pshare_region_set_backing(r, arg->backing.backing_fd);
+
+	/* A region that may page now may have to. */
 	if (!err)
 		pshare_reclaim_kick();
 	return err;
 }
+
+static const struct pshare_region_op pshare_op_set_backing = {
+	.size		= sizeof(struct pshare_region_backing),
+	.minsz		= offsetofend(struct pshare_region_backing, backing_fd),
+	.mode		= FMODE_WRITE,
+	.run		= pshare_set_backing_run,
+};
 
 static long pshare_dev_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
@@ -219,13 +275,13 @@ static long pshare_dev_ioctl(struct file *file, unsigned int cmd,
 	case PSHARE_IOC_API:
 		return pshare_ioctl_api(uarg);
 	case PSHARE_IOC_REGION_STATS:
-		return pshare_ioctl_region_stats(uarg);
+		return pshare_region_ioctl(&pshare_op_stats, uarg);
 	case PSHARE_IOC_REGION_SET_DOMAIN:
-		return pshare_ioctl_region_set_domain(uarg);
+		return pshare_region_ioctl(&pshare_op_set_domain, uarg);
 	case PSHARE_IOC_REGION_SET_POLICY:
-		return pshare_ioctl_region_set_policy(uarg);
+		return pshare_region_ioctl(&pshare_op_set_policy, uarg);
 	case PSHARE_IOC_REGION_SET_BACKING:
-		return pshare_ioctl_region_set_backing(uarg);
+		return pshare_region_ioctl(&pshare_op_set_backing, uarg);
 	default:
 		return -ENOTTY;
 	}
