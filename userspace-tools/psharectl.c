@@ -726,29 +726,72 @@ static int bad_value(const struct psharectl_cmd *cmd, const char *opt,
 }
 
 /*
- * Options of the read-only commands (api, region, status): --json and
- * --help. Sets *@json; returns 0 to go on, else an exit status.
+ * After the options, exactly @nargs arguments; @what names them ("FILE",
+ * "FILE and DOMAIN"). Returns -1 to go on, else EXIT_USAGE.
  */
-static int parse_json_opts(const struct psharectl_cmd *cmd, int argc,
-			   char **argv, bool *json)
+static int check_nargs(const struct psharectl_cmd *cmd, int argc, int nargs,
+		       const char *what)
+{
+	char msg[128];
+
+	if (argc - optind == nargs)
+		return -1;
+	if (!nargs)
+		return wrong_args(cmd, "takes no arguments");
+	snprintf(msg, sizeof(msg), "%s %s",
+		 argc - optind < nargs ? "needs" : "takes only", what);
+	return wrong_args(cmd, msg);
+}
+
+/*
+ * Options and arguments of the commands without options of their own:
+ * --help, and --json where @json is not NULL (*@json then tells whether it
+ * was given); then check_nargs(). Returns -1 to go on, else an exit
+ * status.
+ */
+static int parse_simple_opts(const struct psharectl_cmd *cmd, int argc,
+			     char **argv, bool *json, int nargs,
+			     const char *what)
 {
 	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option help_only[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*json = false;
+	if (json)
+		*json = false;
 	opt_begin();
-	while ((c = getopt_long(argc, argv, OPT_PREFIX "jh", longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, json ? OPT_PREFIX "jh" : OPT_PREFIX "h",
+				json ? longopts : help_only, NULL)) != -1) {
 		if (c == 'j')
 			*json = true;
 		else
 			return opt_exit(opt_other(cmd, c, argv));
 	}
-	return -1;	/* go on */
+	return check_nargs(cmd, argc, nargs, what);
+}
+
+/*
+ * The control device with the features @need, and the region @path open
+ * read-write, for the commands that change a region. Returns the region's
+ * fd, or -1 (the error explained) with nothing left open.
+ */
+static int ctl_open_region(struct ctl *c, __u64 need, const char *path)
+{
+	int fd;
+
+	if (ctl_open(c, need))
+		return -1;
+	fd = open_region(path, O_RDWR);
+	if (fd < 0)
+		ctl_close(c);
+	return fd;
 }
 
 /*
@@ -763,11 +806,9 @@ static int cmd_api(const struct psharectl_cmd *cmd, int argc, char **argv)
 	bool json;
 	int rc;
 
-	rc = parse_json_opts(cmd, argc, argv, &json);
+	rc = parse_simple_opts(cmd, argc, argv, &json, 0, NULL);
 	if (rc >= 0)
 		return rc;
-	if (optind != argc)
-		return wrong_args(cmd, "takes no arguments");
 
 	if (ctl_open(&c, 0))
 		return EXIT_ERR;
@@ -854,12 +895,9 @@ static int cmd_region(const struct psharectl_cmd *cmd, int argc, char **argv)
 	bool json;
 	int rc;
 
-	rc = parse_json_opts(cmd, argc, argv, &json);
+	rc = parse_simple_opts(cmd, argc, argv, &json, 1, "FILE");
 	if (rc >= 0)
 		return rc;
-	if (argc - optind != 1)
-		return wrong_args(cmd, argc > optind ? "takes exactly one FILE"
-						      : "missing FILE");
 
 	if (ctl_open(&c, PSHARE_FEATURE_REGION_STATS))
 		return EXIT_ERR;
@@ -1463,11 +1501,9 @@ static int cmd_status(const struct psharectl_cmd *cmd, int argc, char **argv)
 	bool json;
 	int rc;
 
-	rc = parse_json_opts(cmd, argc, argv, &json);
+	rc = parse_simple_opts(cmd, argc, argv, &json, 0, NULL);
 	if (rc >= 0)
 		return rc;
-	if (optind != argc)
-		return wrong_args(cmd, "takes no arguments");
 
 	rc = read_status(&s, true, false);
 	if (rc < 0)
@@ -1767,22 +1803,6 @@ static int cmd_top(const struct psharectl_cmd *cmd, int argc, char **argv)
  */
 
 /* Options of the changing commands: only --help. Returns -1 to go on. */
-static int parse_help_only(const struct psharectl_cmd *cmd, int argc,
-			   char **argv)
-{
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	opt_begin();
-	while ((c = getopt_long(argc, argv, OPT_PREFIX "h", longopts,
-				NULL)) != -1)
-		return opt_exit(opt_other(cmd, c, argv));
-	return -1;
-}
-
 /* Print the policy part of a region's statistics after a change. */
 static void print_policy_result(const char *path,
 				const struct pshare_region_stats *rs)
@@ -1815,7 +1835,7 @@ static int cmd_policy(const struct psharectl_cmd *cmd, int argc, char **argv)
 	unsigned long long new_max;
 	const char *path;
 	struct ctl c;
-	int ch, fd, rc = EXIT_ERR;
+	int ch, fd, rc;
 
 	memset(&pol, 0, sizeof(pol));
 	opt_begin();
@@ -1851,16 +1871,16 @@ static int cmd_policy(const struct psharectl_cmd *cmd, int argc, char **argv)
 			return opt_exit(opt_other(cmd, ch, argv));
 		}
 	}
-	if (argc - optind != 1)
-		return wrong_args(cmd, argc > optind ? "takes exactly one FILE"
-						      : "missing FILE");
+	rc = check_nargs(cmd, argc, 1, "FILE");
+	if (rc >= 0)
+		return rc;
 	path = argv[optind];
 
-	if (ctl_open(&c, PSHARE_FEATURE_POLICY | PSHARE_FEATURE_REGION_STATS))
-		return EXIT_ERR;
-	fd = open_region(path, O_RDWR);
+	rc = EXIT_ERR;
+	fd = ctl_open_region(&c, PSHARE_FEATURE_POLICY |
+			     PSHARE_FEATURE_REGION_STATS, path);
 	if (fd < 0)
-		goto out;
+		return rc;
 	if (region_stats_fd(&c, path, fd, &rs))
 		goto out_fd;
 	if (!pol.flags) {
@@ -1895,7 +1915,6 @@ static int cmd_policy(const struct psharectl_cmd *cmd, int argc, char **argv)
 	rc = finish_output(EXIT_OK);
 out_fd:
 	close(fd);
-out:
 	ctl_close(&c);
 	return rc;
 }
@@ -1909,22 +1928,19 @@ static int cmd_domain(const struct psharectl_cmd *cmd, int argc, char **argv)
 	struct ctl c;
 	int fd, rc;
 
-	rc = parse_help_only(cmd, argc, argv);
+	rc = parse_simple_opts(cmd, argc, argv, NULL, 2, "FILE and DOMAIN");
 	if (rc >= 0)
 		return rc;
-	if (argc - optind != 2)
-		return wrong_args(cmd, "needs FILE and DOMAIN");
 	path = argv[optind];
 	if (!parse_u64(argv[optind + 1], &n) || n > UINT32_MAX)
 		return bad_value(cmd, "DOMAIN", argv[optind + 1],
 				 "a number from 0 to 4294967295");
 
-	if (ctl_open(&c, PSHARE_FEATURE_DOMAINS | PSHARE_FEATURE_REGION_STATS))
-		return EXIT_ERR;
 	rc = EXIT_ERR;
-	fd = open_region(path, O_RDWR);
+	fd = ctl_open_region(&c, PSHARE_FEATURE_DOMAINS |
+			     PSHARE_FEATURE_REGION_STATS, path);
 	if (fd < 0)
-		goto out;
+		return rc;
 	memset(&dom, 0, sizeof(dom));
 	dom.argsz = sizeof(dom);
 	dom.fd = fd;
@@ -1944,7 +1960,6 @@ static int cmd_domain(const struct psharectl_cmd *cmd, int argc, char **argv)
 	rc = finish_output(EXIT_OK);
 out_fd:
 	close(fd);
-out:
 	ctl_close(&c);
 	return rc;
 }
@@ -1999,20 +2014,17 @@ static int cmd_backing(const struct psharectl_cmd *cmd, int argc, char **argv)
 	int fd, bfd = -1, rc;
 	struct ctl c;
 
-	rc = parse_help_only(cmd, argc, argv);
+	rc = parse_simple_opts(cmd, argc, argv, NULL, 2,
+			       "FILE and BACKINGFILE (or 'none')");
 	if (rc >= 0)
 		return rc;
-	if (argc - optind != 2)
-		return wrong_args(cmd, "needs FILE and BACKINGFILE (or 'none')");
 	path = argv[optind];
 	bpath = argv[optind + 1];
 
-	if (ctl_open(&c, PSHARE_FEATURE_PAGING))
-		return EXIT_ERR;
 	rc = EXIT_ERR;
-	fd = open_region(path, O_RDWR);
+	fd = ctl_open_region(&c, PSHARE_FEATURE_PAGING, path);
 	if (fd < 0)
-		goto out;
+		return rc;
 	if (strcmp(bpath, "none")) {
 		bfd = open(bpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 		if (bfd < 0) {
@@ -2050,7 +2062,6 @@ out_bfd:
 		close(bfd);
 out_fd:
 	close(fd);
-out:
 	ctl_close(&c);
 	return rc;
 }
