@@ -2112,33 +2112,28 @@ static const char *json_skip_string(const char *p)
 	return *p == '"' ? p + 1 : NULL;
 }
 
-static const char *json_skip_number(const char *p)
+/* Past one or more digits at @p, or NULL when there is none. */
+static const char *json_skip_digits(const char *p)
 {
-	const char *start;
+	const char *start = p;
 
-	if (*p == '-')
-		p++;
-	start = p;
 	while (*p >= '0' && *p <= '9')
 		p++;
-	if (p == start)
-		return NULL;
-	if (*p == '.') {
-		start = ++p;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (p == start)
-			return NULL;
-	}
-	if (*p == 'e' || *p == 'E') {
+	return p == start ? NULL : p;
+}
+
+static const char *json_skip_number(const char *p)
+{
+	if (*p == '-')
+		p++;
+	p = json_skip_digits(p);
+	if (p && *p == '.')
+		p = json_skip_digits(p + 1);
+	if (p && (*p == 'e' || *p == 'E')) {
 		p++;
 		if (*p == '+' || *p == '-')
 			p++;
-		start = p;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (p == start)
-			return NULL;
+		p = json_skip_digits(p);
 	}
 	return p;
 }
