@@ -11,11 +11,15 @@
 # In the same boot, bench/sharing_bench compares pshare's page sharing with
 # the kernel's KSM on the same content (merge rate per scanner CPU-second,
 # convergence time, metadata, scan cost against an xxh64 floor, COW break
-# latency), also figures only.
+# latency), and scripts/guest/bench-guests.sh does the same with real,
+# identical KVM guests (pshare regions against QEMU's anonymous RAM under
+# KSM), also figures only.
 #
 # Environment: BENCH_MIB (size of each mapping, default 256), BENCH_REPS
 # (repetitions, default 5), BENCH_SHARING_MIB (size for sharing_bench,
-# default 64), KERNEL (stock or debug, default stock).
+# default 64), KERNEL (stock or debug, default stock), BENCH_GUESTS and
+# BENCH_SETTLE (see scripts/guest/bench-guests.sh; BENCH_GUESTS=0 leaves the
+# real guests out).
 
 set -euo pipefail
 
@@ -28,6 +32,10 @@ kernel=${KERNEL:-stock}
 die() { echo "bench.sh: error: $*" >&2; exit 1; }
 
 make -s -C "$top/bench" || die "building bench/ failed"
+guests=${BENCH_GUESTS:-3}
+if [ "$guests" -gt 0 ]; then
+	bash "$top/scripts/guest/build.sh" --quiet || die "building the inner guest failed (scripts/guest/build.sh)"
+fi
 [ -f "$top/scripts/vm.sh" ] || die "scripts/vm.sh missing: the work tree is incomplete"
 
 out=$top/build/vm-out/bench-$$.txt
@@ -39,6 +47,9 @@ set +e
 bash "$top/scripts/vm.sh" --kernel "$kernel" --log "$log" -- \
 	bash -c "'$top/build/bench/pshare_bench' -d /run/pshare -s $mib -r $reps > '$out'; s=\$?
 		{ echo; '$top/build/bench/sharing_bench' -d /run/pshare -s $sharing_mib; } >> '$out' || s=\$?
+		if [ $guests -gt 0 ]; then
+			{ echo; BENCH_GUESTS=$guests bash '$top/scripts/guest/bench-guests.sh'; } >> '$out' || s=\$?
+		fi
 		exit \$s" \
 	>/dev/null
 rc=$?

@@ -1,0 +1,207 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The real-guest part of `make bench`, run inside the test VM by
+# scripts/bench.sh: N identical KVM guests, first with their RAM in pshare
+# regions, then with QEMU's default anonymous RAM under KSM, each scanner set
+# to scan as fast as it can for the same settle time. Prints how much of the
+# guests' RAM each one merged, how fast, and at what scanner CPU cost.
+# Figures only: nothing passes or fails.
+#
+# The guests boot the same kernel and initramfs and run the same workload
+# (guestmem with one fixed seed: GUEST_FILL_MIB of identical pattern), so
+# the mergeable content is the same in both runs. Each run starts the
+# scanner only once every guest has written and verified its pattern, so
+# both scanners start from the same state. Memory figures:
+#
+#   touched  guest RAM the host holds when the scanner starts: the resident
+#            size (Rss) of QEMU's guest-RAM mapping, summed over the guests
+#   saved    pages the scanner made free: KSM's pages_sharing (KSM merges
+#            zero pages into a KSM page too, counted there); for pshare the
+#            rise of pages_sharing plus the rise of pages_zero (zero pages
+#            repointed to the zero frame) over the run
+#
+# Environment: BENCH_GUESTS (default 3), BENCH_GUEST_MIB (RAM of each guest,
+# default 256), GUEST_FILL_MIB (identical pattern per guest, default 32),
+# BENCH_SETTLE (seconds each scanner runs, default 90).
+
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$top/scripts/guest/lib.sh"
+
+nguests=${BENCH_GUESTS:-3}
+mem=${BENCH_GUEST_MIB:-256}
+fill=${GUEST_FILL_MIB:-32}
+settle=${BENCH_SETTLE:-90}
+GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$fill guestmem.seed=4242 ${GUEST_APPEND:-}"
+psysfs=/sys/kernel/mm/pshare
+ksysfs=/sys/kernel/mm/ksm
+mnt=/run/pshare
+
+say() { echo "$*"; }
+val() { cat "$1" 2>/dev/null || echo 0; }
+
+why=$(guest_missing) || exit 1
+if [ -n "$why" ]; then
+	say "real guests: skipped: $why"
+	exit 0
+fi
+if [ ! -d "$ksysfs" ]; then
+	say "real guests: skipped: the kernel has no KSM ($ksysfs)"
+	exit 0
+fi
+
+declare -A saved_knobs
+for k in run pages_to_scan sleep_millisecs; do
+	saved_knobs[p_$k]=$(val "$psysfs/$k")
+	saved_knobs[k_$k]=$(val "$ksysfs/$k")
+done
+guests=()
+cleanup() {
+	guest_stop_all "${guests[@]}"
+	guests=()
+	rm -f "$mnt"/bench-guest-*
+	echo 2 > "$ksysfs/run" 2>/dev/null
+	for k in run pages_to_scan sleep_millisecs; do
+		echo "${saved_knobs[p_$k]}" > "$psysfs/$k" 2>/dev/null
+		echo "${saved_knobs[k_$k]}" > "$ksysfs/$k" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ram_rss_kib PID MIB: Rss of the guest-RAM mapping of QEMU PID (the one
+# mapping at least MIB large).
+ram_rss_kib() {
+	awk -v min=$(($2 * 1024)) '
+		/^[0-9a-f]+-[0-9a-f]+ / { inmap = 0 }
+		/^Size:/ { inmap = ($2 >= min) }
+		/^Rss:/ && inmap { sum += $2 }
+		END { print sum + 0 }' "/proc/$1/smaps"
+}
+
+# cpu_ticks COMM: utime+stime of the thread named COMM, in clock ticks.
+cpu_ticks() {
+	local pid
+	pid=$(pgrep -x "$1" | head -n1)
+	[ -n "$pid" ] || { echo 0; return; }
+	# the fields after "(comm)": state is 1, utime 12, stime 13
+	sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
+}
+
+# start_guests KIND: boot the guests (KIND pshare or anon) and wait until
+# each has written and verified the common pattern.
+start_guests() {
+	local i
+	guests=()
+	for i in $(seq 1 "$nguests"); do
+		if [ "$1" = pshare ]; then
+			eval "GUEST_g${i}_REGION=$mnt/bench-guest-$i"
+		else
+			eval "GUEST_g${i}_REGION=anon"
+		fi
+		eval "GUEST_g${i}_MEM=$mem"
+		guests+=("g$i")
+	done
+	guest_start_all "${guests[@]}"
+	guest_boot_wait 1200 "${guests[@]}"
+}
+
+touched_kib() {
+	local i sum=0
+	for i in $(seq 1 "$nguests"); do
+		guest_load "g$i"
+		sum=$((sum + $(ram_rss_kib "$GUEST_PID" "$mem")))
+	done
+	echo $sum
+}
+
+# run_one KIND: one run; sets R_touched, R_saved, R_t90 (seconds to 90% of
+# R_saved), R_cpu90 (scanner CPU ticks until then), R_cpu (ticks in the
+# whole window), R_verified.
+run_one() {
+	local kind=$1 sysfs thread t0 saved0 s=0 hist=() i cpu0 e
+	R_touched=0 R_saved=0 R_t90=- R_cpu90=0 R_cpu=0 R_verified=no
+	if [ "$kind" = pshare ]; then
+		sysfs=$psysfs thread=pshare_scand
+	else
+		sysfs=$ksysfs thread=ksmd
+	fi
+	echo 0 > "$psysfs/run"
+	echo 2 > "$ksysfs/run"
+	start_guests "$kind" || { say "  $kind: the guests did not come up"; return 1; }
+	R_touched=$(touched_kib)
+	saved0=0
+	[ "$kind" = pshare ] && saved0=$(( $(val $psysfs/pages_sharing) + $(val $psysfs/pages_zero) ))
+	# As fast as each can: the largest batch, no sleep.
+	echo 65536 > "$sysfs/pages_to_scan"
+	echo 0 > "$sysfs/sleep_millisecs"
+	cpu0=$(cpu_ticks "$thread")
+	t0=$SECONDS
+	echo 1 > "$sysfs/run"
+	while [ $((SECONDS - t0)) -lt "$settle" ]; do
+		sleep 1
+		if [ "$kind" = pshare ]; then
+			s=$(( $(val $psysfs/pages_sharing) + $(val $psysfs/pages_zero) - saved0 ))
+		else
+			s=$(val $ksysfs/pages_sharing)
+		fi
+		hist+=("$((SECONDS - t0)):$s:$(( $(cpu_ticks "$thread") - cpu0 ))")
+	done
+	R_cpu=$(( $(cpu_ticks "$thread") - cpu0 ))
+	R_saved=$s
+	for i in "${hist[@]}"; do
+		IFS=: read -r -a e <<<"$i"
+		if [ "${e[1]}" -ge $((s * 9 / 10)) ]; then
+			R_t90=${e[0]} R_cpu90=${e[2]}
+			break
+		fi
+	done
+	# Every guest still reads its pattern right after the merging.
+	R_verified=yes
+	for i in $(seq 1 "$nguests"); do
+		guest_load "g$i"
+		c=$(guest_count 'GUEST: reverify ok')
+		guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 60 &&
+			[ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ] || R_verified=no
+	done
+	echo 0 > "$sysfs/run"
+	cleanup
+}
+
+hz=$(getconf CLK_TCK)
+say "Real guests: $nguests identical KVM guests of $mem MiB, each writing the same $fill MiB,"
+say "scanners at full speed for $settle s (pshare on regions; KSM on QEMU's anonymous RAM)"
+declare -A res
+for kind in pshare ksm; do
+	if run_one "$kind"; then
+		res[$kind]="$R_touched $R_saved $R_t90 $R_cpu90 $R_cpu $R_verified"
+	else
+		res[$kind]="0 0 - 0 0 no"
+		cleanup
+	fi
+done
+
+printf '%-34s %12s %12s\n' "" pshare KSM
+row() {
+	printf '%-34s %12s %12s\n' "$1" "$2" "$3"
+}
+read -r pt ps p9 pc pw pv <<<"${res[pshare]}"
+read -r kt ks k9 kc kw kv <<<"${res[ksm]}"
+row "guest RAM touched (MiB)" $((pt / 1024)) $((kt / 1024))
+row "saved by merging (MiB)" $((ps / 256)) $((ks / 256))
+pct() { [ "$2" -gt 0 ] && echo "$(( $1 * 4 * 1000 / $2 / 10 )).$(( $1 * 4 * 1000 / $2 % 10 ))%" || echo -; }
+row "saved / touched" "$(pct "$ps" "$pt")" "$(pct "$ks" "$kt")"
+secs() { awk -v t="$1" -v h="$hz" 'BEGIN{printf "%.2f", t/h}'; }
+row "time to 90% of that (s)" "$p9" "$k9"
+row "scanner CPU to 90% (s)" "$(secs "$pc")" "$(secs "$kc")"
+row "scanner CPU in ${settle} s (s)" "$(secs "$pw")" "$(secs "$kw")"
+# MiB per CPU-second up to the 90% point: 0.9 x saved / CPU to get there.
+ms() { awk -v s="$1" -v t="$2" -v h="$hz" 'BEGIN{ if (t > 0) printf "%.1f", 0.9 * s / 256 / (t / h); else print "-" }'; }
+row "MiB saved per CPU-s (to 90%)" "$(ms "$ps" "$pc")" "$(ms "$ks" "$kc")"
+row "guests verified after merging" "$pv" "$kv"
+if [ "$ks" -gt 0 ]; then
+	say "pshare/KSM: saved $(awk -v a="$ps" -v b="$ks" 'BEGIN{printf "%.2f", a/b}')x," \
+		"MiB per CPU-s to 90% $(awk -v a="$ps" -v b="$ks" -v c="$pc" -v d="$kc" 'BEGIN{ if (c > 0 && d > 0) printf "%.2f", (a/c)/(b/d); else print "-" }')x"
+fi
