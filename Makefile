@@ -9,11 +9,20 @@
 #   make experiments     the paper's reclaim experiments (build/experiments/)
 #   make vm CMD='...'    run one command in a fresh test VM (KERNEL=debug)
 #   make style           checkpatch and sparse over our code (zero findings)
-#   make install         install the module, psharectl and the uapi header
+#   make install         install the module (KVER's extra/), psharectl and the
+#                        uapi header; make uninstall removes them
+#   make dkms-install    the same, the module through DKMS (dkms.conf);
+#                        make dkms-uninstall removes it
 
-KDIR ?= /lib/modules/$(shell uname -r)/build
+# The kernel to build and install for: the running one unless given.
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
 KERNEL ?= stock
 PREFIX ?= /usr/local
+DESTDIR ?=
+# The version DKMS knows the module by: dkms.conf's.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC := $(DESTDIR)/usr/src/pshare-$(VERSION)
 
 all: module tools
 
@@ -49,10 +58,48 @@ experiments:
 style:
 	bash scripts/style.sh
 
+# Debian's headers report the upstream version as their kernelrelease, so
+# the install directory is named by KVER explicitly. depmod runs only for
+# a real install (packagers staging into DESTDIR run it themselves).
+install: install-module install-tools
+
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) \
+		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra modules_install
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+install-tools: tools
+	$(MAKE) -C userspace-tools install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	install -D -m 0644 uapi/linux/pshare.h $(DESTDIR)$(PREFIX)/include/linux/pshare.h
+
+uninstall: uninstall-tools
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/extra/pshare.ko* \
+		$(DESTDIR)/lib/modules/$(KVER)/extra/pshare_kunit.ko*
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+uninstall-tools:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/psharectl $(DESTDIR)$(PREFIX)/include/linux/pshare.h
+
+# The source tree DKMS builds from: what Kbuild needs, and dkms.conf.
+dkms-src:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -R Kbuild dkms.conf module uapi $(DKMS_SRC)/
+
+dkms-install: dkms-src install-tools
+	dkms add -m pshare -v $(VERSION)
+	dkms install -m pshare -v $(VERSION) -k $(KVER)
+
+dkms-uninstall: uninstall-tools
+	-dkms remove -m pshare -v $(VERSION) --all
+	rm -rf $(DKMS_SRC)
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	-$(MAKE) -C userspace-tools clean
 	-$(MAKE) -C selftests clean
 	rm -rf build
 
-.PHONY: all module tools selftests deps check vm demo bench experiments style clean
+.PHONY: all module tools selftests deps check vm demo bench experiments style clean \
+	install install-module install-tools uninstall uninstall-tools \
+	dkms-src dkms-install dkms-uninstall

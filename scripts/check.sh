@@ -5,7 +5,8 @@
 #
 #   1. host: install missing packages, build the debug kernel, build pshare.ko
 #      for the stock and the debug kernel (warnings are errors), `make tools`,
-#      `make selftests`, `make style` (checkpatch and sparse, scripts/style.sh);
+#      `make selftests`, `make style` (checkpatch and sparse, scripts/style.sh),
+#      the DKMS build (scripts/dkms-check.sh, temporary trees only);
 #   2. for the stock and then the debug kernel: boot a test VM
 #      (scripts/vm.sh), run `bash selftests/run.sh` there, and add two harness
 #      results: "console clean (<kernel>)" (no BUG/WARNING/KASAN/lockdep/
@@ -98,6 +99,9 @@ if [ -z "${deps_bad:-}" ]; then
 		tools_bad=1
 	# A style finding fails this line only; the tests still run.
 	host_step "make style (checkpatch, sparse: no findings)" bash scripts/style.sh
+	# Leaves build/dkms/pshare.ko for selftests/dkms_check.sh in the VM.
+	host_step "dkms builds and installs pshare against the stock headers (scripts/dkms-check.sh)" \
+		bash scripts/dkms-check.sh
 	if [ -n "${tools_bad:-}" ]; then
 		for k in $kernels; do usable[$k]=; done
 	fi

@@ -121,6 +121,12 @@ if wanted abi_docs; then
 	run_one abi_docs bash "$here/../userspace-tools/check-abi-docs.sh"
 fi
 
+# The module DKMS built on the host loads and mounts (it swaps the
+# harness module out for a moment, so it runs after the others).
+if wanted dkms; then
+	run_one dkms bash "$here/dkms_check.sh"
+fi
+
 # A nested KVM guest boots in minutes under TCG: give it longer. On the
 # debug kernel (KASAN in the host's KVM as well) it takes far longer than
 # CI allows, so there it runs only on request.
