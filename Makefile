@@ -86,7 +86,10 @@ dkms-src:
 	mkdir -p $(DKMS_SRC)
 	cp -R Kbuild dkms.conf module uapi $(DKMS_SRC)/
 
-dkms-install: dkms-src install-tools
+# Again after an update: the same version is first removed from DKMS.
+dkms-install: install-tools
+	-dkms remove -m pshare -v $(VERSION) --all >/dev/null 2>&1
+	$(MAKE) dkms-src
 	dkms add -m pshare -v $(VERSION)
 	dkms install -m pshare -v $(VERSION) -k $(KVER)
 
