@@ -9,6 +9,9 @@
 #   make experiments     the paper's reclaim experiments (build/experiments/)
 #   make vm CMD='...'    run one command in a fresh test VM (KERNEL=debug)
 #   make style           checkpatch and sparse over our code (zero findings)
+#   make fuzz            a long fuzzer run in a test VM (FUZZ_OPS, FUZZ_SEED,
+#                        FUZZ_SECONDS, KERNEL=debug)
+#   make soak            the soak test for SOAK_SECONDS in a test VM
 #   make install         install the module (KVER's extra/), psharectl and the
 #                        uapi header; make uninstall removes them
 #   make dkms-install    the same, the module through DKMS (dkms.conf);
@@ -45,6 +48,20 @@ check:
 # make vm CMD='cd /tmp && echo "$HOME"; false'  (VMFLAGS: e.g. --no-module).
 vm:
 	CMD='$(subst ','\'',$(value CMD))' bash scripts/vm.sh --kernel $(KERNEL) $(VMFLAGS)
+
+# Longer runs than `make check` makes of the fuzzer and the soak test.
+FUZZ_OPS ?= 1000000
+FUZZ_SEED ?=
+FUZZ_SECONDS ?= 3600
+SOAK_SECONDS ?= 600
+
+fuzz: selftests
+	CMD='PSHARE_FUZZ_OPS=$(FUZZ_OPS) PSHARE_FUZZ_SEED=$(FUZZ_SEED) PSHARE_FUZZ_SECONDS=$(FUZZ_SECONDS) PSHARE_SELFTEST_TIMEOUT=$(shell echo $$(($(FUZZ_SECONDS) + 900))) bash selftests/run.sh pshare_fuzz' \
+		bash scripts/vm.sh --kernel $(KERNEL) --timeout $(shell echo $$(($(FUZZ_SECONDS) + 1800)))
+
+soak: selftests
+	CMD='PSHARE_SOAK_SECONDS=$(SOAK_SECONDS) PSHARE_SELFTEST_TIMEOUT=$(shell echo $$(($(SOAK_SECONDS) + 900))) bash selftests/run.sh pshare_stress' \
+		bash scripts/vm.sh --kernel $(KERNEL) --timeout $(shell echo $$(($(SOAK_SECONDS) + 1800)))
 
 demo:
 	bash scripts/demo.sh
@@ -103,6 +120,6 @@ clean:
 	-$(MAKE) -C selftests clean
 	rm -rf build
 
-.PHONY: all module tools selftests deps check vm demo bench experiments style clean \
+.PHONY: all module tools selftests deps check vm fuzz soak demo bench experiments style clean \
 	install install-module install-tools uninstall uninstall-tools \
 	dkms-src dkms-install dkms-uninstall
