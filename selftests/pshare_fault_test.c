@@ -334,12 +334,13 @@ static void fi_counts(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *se
 		       (unsigned long long)st.pages_paged, NP);
 }
 
+/* Punch pages @pg..@pg+@n-1: holes, reading zeros. */
 static void fi_punch(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
-		     int pg)
+		     int pg, int n)
 {
 	ASSERT_EQ(0, fallocate(self->r.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			       pg * PS_PAGE, PS_PAGE));
-	memset(self->shadow[pg], 0, PS_PAGE);
+			       pg * PS_PAGE, n * PS_PAGE));
+	memset(self->shadow[pg], 0, n * PS_PAGE);
 }
 
 /* The region and everything it held are gone when the test ends. */
@@ -434,10 +435,21 @@ TEST_F(fault, create_and_mount)
  * Faults and writes on holes, copy-on-write of the zero frame
  * ---------------------------------------------------------------------- */
 
-#define PG_WFAULT	1
-#define PG_RFAULT	2
-#define PG_WRITE	3
-#define PG_ZCOW		4
+/*
+ * Pages in the upper half of the region, which is all holes before each
+ * attempt: the pmap then needs a new xarray node as well as a frame.
+ */
+#define PG_HIGH		(NP / 2)
+#define PG_WFAULT	(PG_HIGH + 6)
+#define PG_RFAULT	(PG_HIGH + 16)
+#define PG_WRITE	(PG_HIGH + 26)
+#define PG_ZCOW		(PG_HIGH + 36)
+
+/* Make the upper half of the region a hole again. */
+static void fi_punch_high(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self)
+{
+	fi_punch(_metadata, self, PG_HIGH, NP - PG_HIGH);
+}
 
 /* A store of one byte through the mapping: the page, the offset, the value. */
 static struct {
@@ -465,12 +477,12 @@ static void prep_wfault(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *
 	fi_store.pg = PG_WFAULT;
 	fi_store.off = 17;
 	fi_store.v = 0x5a;
-	fi_punch(_metadata, self, PG_WFAULT);
+	fi_punch_high(_metadata, self);
 }
 
 static void prep_rfault(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self)
 {
-	fi_punch(_metadata, self, PG_RFAULT);
+	fi_punch_high(_metadata, self);
 }
 
 static int op_rfault(FIXTURE_DATA(fault) *self)
@@ -480,7 +492,7 @@ static int op_rfault(FIXTURE_DATA(fault) *self)
 
 static void prep_write(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self)
 {
-	fi_punch(_metadata, self, PG_WRITE);
+	fi_punch_high(_metadata, self);
 }
 
 static int op_write(FIXTURE_DATA(fault) *self)
@@ -508,7 +520,7 @@ static void prep_zcow(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *se
 	fi_store.pg = PG_ZCOW;
 	fi_store.off = 99;
 	fi_store.v = 0xa5;
-	fi_punch(_metadata, self, PG_ZCOW);
+	fi_punch_high(_metadata, self);
 	ASSERT_EQ(0, ps_touch(self->map + PG_ZCOW * PS_PAGE));
 }
 
@@ -568,7 +580,8 @@ static void prep_shared(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *
 		ASSERT_EQ(0, fi_scan_now());
 	}
 	ASSERT_EQ(2, fi_region_shared(self)) TH_LOG("pages A and B did not merge");
-	ASSERT_EQ(0, ps_touch(self->map + PG_A * PS_PAGE));
+	/* Map the shared frame read-only: the store then breaks copy-on-write. */
+	ps_touch(self->map + PG_A * PS_PAGE);
 	fi_store.pg = PG_A;
 	fi_store.off = 5;
 	fi_store.v = 0x3c;
@@ -643,15 +656,13 @@ TEST_F(fault, sharing)
 	};
 	size_t i;
 
-	int pg;
-
 	if (access(SCAN_NOW, W_OK))
 		PS_SKIP("no " SCAN_NOW " (debugfs not mounted, or an older module)");
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		fi_run(_metadata, self, &paths[i]);
 		/* Only pages A and B are to merge from here on. */
-		for (pg = PG_MERGE; i == 0 && pg < NP; pg++)
-			fi_punch(_metadata, self, pg);
+		if (i == 0)
+			fi_punch(_metadata, self, PG_MERGE, NP - PG_MERGE);
 	}
 	fi_all_freed(_metadata, self);
 }
