@@ -18,8 +18,8 @@
 # failed). Exits 0 only when nothing failed and something ran.
 #
 # Environment: PSHARE_CHECK_KERNELS (default "stock debug"),
-# PSHARE_CHECK_TIMEOUT_STOCK / _DEBUG (VM timeouts in seconds, default 1800 /
-# 3000), PSHARE_CHECK_VERBOSE=1 shows the VM consoles live.
+# PSHARE_CHECK_TIMEOUT_STOCK / _DEBUG (VM timeouts in seconds, default 2400 /
+# 3900), PSHARE_CHECK_VERBOSE=1 shows the VM consoles live.
 
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -135,7 +135,7 @@ for k in $kernels; do
 	fi
 
 	vmtap=build/vm-out/check-$k-$$.tap
-	[ "$k" = debug ] && timeout=${PSHARE_CHECK_TIMEOUT_DEBUG:-3000} || timeout=${PSHARE_CHECK_TIMEOUT_STOCK:-1800}
+	[ "$k" = debug ] && timeout=${PSHARE_CHECK_TIMEOUT_DEBUG:-3900} || timeout=${PSHARE_CHECK_TIMEOUT_STOCK:-2400}
 	echo "# booting the $k kernel, console log $log (timeout ${timeout}s)" >&2
 	t0=$SECONDS
 	if [ "${PSHARE_CHECK_VERBOSE:-0}" = 1 ]; then
