@@ -19,10 +19,13 @@
  * merging, page-out and page-in (read(2) and fault), and every ioctl.
  * Merging and page-out run in kernel threads: the test runs them in its
  * own task through the debugfs files scan_now and reclaim_now, so fail-nth
- * reaches them. Nothing here covers the scanner thread or the reclaim
- * worker themselves. kmemleak (debug kernel, scanned after the run by
- * scripts/vm-init.sh) catches what an error path forgets to free; the end
- * of each test checks that no frame or region is left behind.
+ * reaches them. The scanner thread itself gets random failures of its own
+ * allocations instead (failslab and fail_page_alloc with task-filter and
+ * make-it-fail on it); the reclaim worker and the sampler, which run in
+ * shared kworkers, are not made to fail. kmemleak (debug kernel, scanned
+ * after the run by scripts/vm-init.sh) catches what an error path forgets
+ * to free; the end of each test checks that no frame or region is left
+ * behind.
  *
  * Without fault injection in the kernel (the stock Debian kernel) every
  * test reports SKIP.
@@ -41,7 +44,10 @@
 #define FI_MAX		5000		/* attempts before giving up */
 #define FI_SIGBUS	1000		/* an op's result: SIGBUS */
 
-/* Fault injection settings for the run, and the values found. */
+/*
+ * Fault injection settings for the run, and the values found; a NULL
+ * value is only saved and put back (the scanner thread test sets it).
+ */
 static struct {
 	const char *path;
 	const char *val;
@@ -53,7 +59,18 @@ static struct {
 	{ .path = FAILPAGE "/ignore-gfp-highmem", .val = "N" },
 	{ .path = FAILPAGE "/min-order", .val = "0" },
 	{ .path = FAILPAGE "/verbose", .val = "0" },
+	{ .path = FAILSLAB "/task-filter" },
+	{ .path = FAILSLAB "/probability" },
+	{ .path = FAILSLAB "/interval" },
+	{ .path = FAILSLAB "/times" },
+	{ .path = FAILPAGE "/task-filter" },
+	{ .path = FAILPAGE "/probability" },
+	{ .path = FAILPAGE "/interval" },
+	{ .path = FAILPAGE "/times" },
 };
+
+/* The scanner thread while it is made to fail: its make-it-fail is reset. */
+static char fi_scand_fail[64];
 #define NATTRS	(sizeof(fi_attrs) / sizeof(fi_attrs[0]))
 
 FIXTURE(fault) {
@@ -115,6 +132,8 @@ FIXTURE_SETUP(fault)
 	}
 	self->attrs_set = true;
 	for (i = 0; i < NATTRS; i++) {
+		if (!fi_attrs[i].val)
+			continue;
 		ASSERT_EQ(0, ps_write_file(fi_attrs[i].path, fi_attrs[i].val))
 			TH_LOG("%s: %s", fi_attrs[i].path, strerror(errno));
 	}
@@ -161,8 +180,11 @@ FIXTURE_TEARDOWN(fault)
 		umount2(self->dir, MNT_DETACH);
 		rmdir(self->dir);
 	}
+	if (fi_scand_fail[0])
+		ps_write_file(fi_scand_fail, "0");
+	/* The scanner no longer fails before the settings go back. */
 	if (self->attrs_set)
-		for (i = 0; i < NATTRS; i++)
+		for (i = NATTRS; i-- > 0;)
 			ps_write_file(fi_attrs[i].path, fi_attrs[i].found);
 	if (self->knobs_saved) {
 		char v[32];
@@ -849,6 +871,92 @@ TEST_F(fault, ioctls)
 		p.name = names[fi_ioctl_nr];
 		fi_run(_metadata, self, &p);
 	}
+	fi_all_freed(_metadata, self);
+}
+
+/* ----------------------------------------------------------------------
+ * The scanner thread itself: random failures while it merges
+ * ---------------------------------------------------------------------- */
+
+/* The pid of the kernel thread named @comm, or 0. */
+static pid_t fi_find_thread(const char *comm)
+{
+	char path[64], name[64];
+	pid_t pid;
+	FILE *f;
+
+	for (pid = 2; pid < 100000; pid++) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		name[0] = 0;
+		if (!fgets(name, sizeof(name), f))
+			name[0] = 0;
+		fclose(f);
+		name[strcspn(name, "\n")] = 0;
+		if (!strcmp(name, comm))
+			return pid;
+	}
+	return 0;
+}
+
+#define FI_TIMES	400
+
+/*
+ * fail-nth cannot reach a kernel thread. Instead failslab and
+ * fail_page_alloc fail allocations of pshare_scand alone (task-filter,
+ * make-it-fail), at random (probability 25%), up to FI_TIMES each, while
+ * it scans pairs of equal pages with hashes cut to 8 bits (collisions,
+ * table growth) for a few full scans. The data stays intact, nothing
+ * leaks, and the failures it met are counted.
+ */
+TEST_F_TIMEOUT(fault, scanner_thread, 900)
+{
+	long long left_slab, left_page;
+	char v[16];
+	pid_t scand;
+	int pg;
+
+	if (access(SCAN_NOW, W_OK) || self->knobs.hash_bits < 0)
+		PS_SKIP("no pshare debugfs files (debugfs not mounted?)");
+	scand = fi_find_thread("pshare_scand");
+	ASSERT_NE(0, scand) TH_LOG("no pshare_scand thread");
+	for (pg = PG_MERGE; pg < NP; pg++) {
+		ps_pwrite_page(_metadata, self->r.fd, pg, 2000 + (pg - PG_MERGE) / 2);
+		ps_fill(self->shadow[pg], PS_PAGE, 2000 + (pg - PG_MERGE) / 2);
+	}
+	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "8"));
+	snprintf(v, sizeof(v), "%d", FI_TIMES);
+	ASSERT_EQ(0, ps_write_file(FAILSLAB "/task-filter", "Y"));
+	ASSERT_EQ(0, ps_write_file(FAILPAGE "/task-filter", "Y"));
+	ASSERT_EQ(0, ps_write_file(FAILSLAB "/interval", "1"));
+	ASSERT_EQ(0, ps_write_file(FAILPAGE "/interval", "1"));
+	ASSERT_EQ(0, ps_write_file(FAILSLAB "/times", v));
+	ASSERT_EQ(0, ps_write_file(FAILPAGE "/times", v));
+	snprintf(fi_scand_fail, sizeof(fi_scand_fail), "/proc/%d/make-it-fail", scand);
+	ASSERT_EQ(0, ps_write_file(fi_scand_fail, "1"));
+	ASSERT_EQ(0, ps_write_file(FAILSLAB "/probability", "25"));
+	ASSERT_EQ(0, ps_write_file(FAILPAGE "/probability", "25"));
+
+	PS_KNOB_SET("pages_to_scan", PS_FAST_PAGES_TO_SCAN);
+	PS_KNOB_SET("sleep_millisecs", "0");
+	PS_KNOB_SET("run", "1");
+	ps_wait_scans(_metadata, 6);
+	PS_KNOB_SET("run", "0");
+
+	ASSERT_EQ(0, ps_write_file(FAILSLAB "/probability", "0"));
+	ASSERT_EQ(0, ps_write_file(FAILPAGE "/probability", "0"));
+	ASSERT_EQ(0, ps_write_file(fi_scand_fail, "0"));
+	fi_scand_fail[0] = 0;
+	left_slab = ps_read_number(FAILSLAB "/times");
+	left_page = ps_read_number(FAILPAGE "/times");
+	PS_NOTE("fault: %-42s %3lld faults injected (%lld slab, %lld page) in 6 full scans; %lld pages shared",
+		"scanner thread (failslab, fail_page_alloc)",
+		2 * FI_TIMES - left_slab - left_page, FI_TIMES - left_slab,
+		FI_TIMES - left_page, fi_region_shared(self));
+	fi_verify(_metadata, self, "scanner thread");
+	fi_counts(_metadata, self, "scanner thread");
 	fi_all_freed(_metadata, self);
 }
 
