@@ -69,6 +69,9 @@ static struct {
 	{ .path = FAILPAGE "/times" },
 };
 
+/* A named backing file to remove at the end, or "". */
+static char fi_backing_path[PATH_MAX];
+
 /* The scanner thread while it is made to fail: its make-it-fail is reset. */
 static char fi_scand_fail[64];
 #define NATTRS	(sizeof(fi_attrs) / sizeof(fi_attrs[0]))
@@ -174,6 +177,8 @@ FIXTURE_TEARDOWN(fault)
 	ps_region_destroy(&self->r);
 	if (self->backing >= 0)
 		close(self->backing);
+	if (fi_backing_path[0])
+		unlink(fi_backing_path);
 	if (self->dev >= 0)
 		close(self->dev);
 	if (self->dir[0]) {
@@ -762,18 +767,23 @@ static int op_pagein_read(FIXTURE_DATA(fault) *self)
 	return 0;
 }
 
+/* The data is in the backing file: a shortage must not end in SIGBUS. */
 static int op_pagein_fault(FIXTURE_DATA(fault) *self)
 {
-	return fi_access(self->map + PG_IN * PS_PAGE, false, 0);
+	int res = fi_access(self->map + PG_IN * PS_PAGE, false, 0);
+
+	return res == FI_SIGBUS ? EIO : res;
 }
 
-TEST_F(fault, paging)
+/* The paging paths with the region paging to @backing, named by @where. */
+static void fi_paging(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
+		      const char *where)
 {
-	static const struct fi_path paths[] = {
-		{ "page-out (reclaim_now)", prep_pageout, op_pageout, NULL,
-		  paged_by_us },
-		{ "page-in by read(2)", prep_pagein, op_pagein_read, NULL, NULL },
-		{ "page-in by a fault", prep_pagein, op_pagein_fault, NULL, NULL },
+	char names[3][64];
+	struct fi_path paths[] = {
+		{ names[0], prep_pageout, op_pageout, NULL, paged_by_us },
+		{ names[1], prep_pagein, op_pagein_read, NULL, NULL },
+		{ names[2], prep_pagein, op_pagein_fault, NULL, NULL },
 	};
 	struct pshare_region_policy pol = {
 		.argsz = sizeof(pol), .flags = PSHARE_POLICY_MAX, .max_pages = 0,
@@ -782,14 +792,13 @@ TEST_F(fault, paging)
 	size_t i;
 	int pg;
 
-	if (access(RECLAIM_NOW, W_OK))
-		PS_SKIP("no " RECLAIM_NOW " (debugfs not mounted, or an older module)");
+	snprintf(names[0], sizeof(names[0]), "page-out (reclaim_now), %s", where);
+	snprintf(names[1], sizeof(names[1]), "page-in by read(2), %s", where);
+	snprintf(names[2], sizeof(names[2]), "page-in by a fault, %s", where);
 	for (pg = 1; pg < NP; pg++) {
 		ps_pwrite_page(_metadata, self->r.fd, pg, 100 + pg);
 		ps_fill(self->shadow[pg], PS_PAGE, 100 + pg);
 	}
-	self->backing = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	ASSERT_LE(0, self->backing);
 	bk.fd = self->r.fd;
 	bk.backing_fd = self->backing;
 	ASSERT_EQ(0, ioctl(self->dev, PSHARE_IOC_REGION_SET_BACKING, &bk));
@@ -804,6 +813,42 @@ TEST_F(fault, paging)
 	ASSERT_EQ(0, ioctl(self->dev, PSHARE_IOC_REGION_SET_POLICY, &pol));
 	fi_verify(_metadata, self, "after paging");
 	fi_all_freed(_metadata, self);
+}
+
+/* A backing file on tmpfs: its pages stay in memory. */
+TEST_F(fault, paging)
+{
+	if (access(RECLAIM_NOW, W_OK))
+		PS_SKIP("no " RECLAIM_NOW " (debugfs not mounted, or an older module)");
+	self->backing = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	ASSERT_LE(0, self->backing);
+	fi_paging(_metadata, self, "tmpfs");
+}
+
+/*
+ * A backing file whose reads and writes allocate on their way to storage:
+ * here a 9p file (the test VM's writable build/vm-out share), as a disk
+ * file whose pages left the page cache would. A failed allocation there
+ * must not turn into lost data: page-in returns ENOMEM (a fault retries).
+ */
+TEST_F(fault, paging_9p)
+{
+	const char *top = getenv("PSHARE_TOP");
+	struct statfs sfs;
+	char path[PATH_MAX];
+
+	if (access(RECLAIM_NOW, W_OK))
+		PS_SKIP("no " RECLAIM_NOW " (debugfs not mounted, or an older module)");
+	if (!top || !getenv("PSHARE_KERNEL"))
+		PS_SKIP("not in the test VM (PSHARE_TOP, PSHARE_KERNEL unset)");
+	snprintf(path, sizeof(path), "%s/build/vm-out", top);
+	if (statfs(path, &sfs) || sfs.f_type != 0x01021997 /* V9FS_MAGIC */)
+		PS_SKIP("%.200s is not a 9p mount", path);
+	snprintf(path, sizeof(path), "%s/build/vm-out/fault-backing.%d", top, getpid());
+	self->backing = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, self->backing) TH_LOG("%s: %s", path, strerror(errno));
+	snprintf(fi_backing_path, sizeof(fi_backing_path), "%s", path);
+	fi_paging(_metadata, self, "9p");
 }
 
 /* ----------------------------------------------------------------------
