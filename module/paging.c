@@ -176,10 +176,18 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 		memset(addr + n, 0, PAGE_SIZE - n);
 	kunmap_local(addr);
 	if (n < 0) {
-		pr_warn_ratelimited("page-in of region %u page %lu failed: %zd\n",
-				    r->id, ppn, n);
+		/*
+		 * The data is still in the backing file. A shortage of memory
+		 * on the way to it (a disk file's page cache, a network
+		 * filesystem's buffers) is worth a retry: -ENOMEM makes read(2)
+		 * fail with ENOMEM and a fault return VM_FAULT_OOM, which is
+		 * retried. Anything else is an I/O error: SIGBUS for a fault.
+		 */
+		if (n != -ENOMEM)
+			pr_warn_ratelimited("page-in of region %u page %lu failed: %zd\n",
+					    r->id, ppn, n);
 		pshare_frame_discard(page);
-		page = ERR_PTR(-EIO);
+		page = ERR_PTR(n == -ENOMEM ? -ENOMEM : -EIO);
 		goto out;
 	}
 	if (xa_cmpxchg(&r->pmap, ppn, PSHARE_PAGED_ENTRY, page, GFP_KERNEL) !=
