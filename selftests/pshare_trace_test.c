@@ -10,6 +10,16 @@
  * trace buffer and anybody using it are left alone. Without tracefs or
  * event tracing in the kernel the tests skip; with them, a missing
  * events/pshare/ directory is a failure.
+ *
+ * The global record-cmd option is off while the tests run (and put back
+ * after). With it on, enabling the first event anywhere registers the
+ * sched_switch probe that records task names, which live-patches the call
+ * in __schedule() while the other CPUs run through it. On the test VM
+ * (QEMU's TCG) a CPU in __schedule() can then spin on the int3 that
+ * text_poke_bp() planted, with interrupts off, and never answer the IPI the
+ * patching CPU waits for: both CPUs stay stuck (soft lockup, RCU stall).
+ * Events of our own still patch our own call sites only. Lines then show
+ * "<...>" for a task name, which the tests do not read.
  */
 #include "pshare_selftest.h"
 #include "pshare_share.h"
@@ -17,6 +27,7 @@
 #include <sys/mount.h>
 
 #define TR_TRACEFS	"/sys/kernel/tracing"
+#define TR_RECORD_CMD	TR_TRACEFS "/options/record-cmd"
 #define TR_EVENTS	8192
 #define TR_LINE		512
 /* Longest wait for the sampler or the reclaimer (they run every second). */
@@ -32,6 +43,7 @@ struct tr_event {
 
 FIXTURE(trace) {
 	char inst[PATH_MAX];	/* the trace instance directory, "" if none */
+	long long record_cmd;	/* the global option before the test, or -1 */
 	int dev;
 	struct ps_knobs knobs;
 	bool knobs_saved;
@@ -166,6 +178,7 @@ FIXTURE_SETUP(trace)
 	self->r.path[0] = '\0';
 	self->backing = -1;
 	self->knobs_saved = false;
+	self->record_cmd = -1;
 	self->ev = calloc(TR_EVENTS, sizeof(*self->ev));
 	ASSERT_NE(NULL, self->ev);
 
@@ -179,6 +192,12 @@ FIXTURE_SETUP(trace)
 	/* The kernel traces events: then the module must have its own. */
 	ASSERT_EQ(0, stat(TR_TRACEFS "/events/pshare", &st))
 		TH_LOG("pshare.ko is loaded but " TR_TRACEFS "/events/pshare is missing");
+
+	/* An instance takes the option's value when it is created. */
+	self->record_cmd = ps_read_number(TR_RECORD_CMD);
+	if (self->record_cmd > 0)
+		ASSERT_EQ(0, ps_write_file(TR_RECORD_CMD, "0"))
+			TH_LOG("%s: %s", TR_RECORD_CMD, strerror(errno));
 
 	snprintf(self->inst, sizeof(self->inst),
 		 TR_TRACEFS "/instances/pshare-selftest-%d", getpid());
@@ -207,6 +226,8 @@ FIXTURE_TEARDOWN(trace)
 		tr_write(self->inst, "events/pshare/enable", "0");
 		rmdir(self->inst);
 	}
+	if (self->record_cmd > 0)
+		ps_write_file(TR_RECORD_CMD, "1");
 	if (self->knobs_saved) {
 		snprintf(v, sizeof(v), "%lld", self->limit_pages);
 		ps_knob_set("limit_pages", v);
