@@ -117,6 +117,16 @@ touched_kib() {
 	echo $sum
 }
 
+# saved_pages KIND: the "saved" counters above as they read now (the run
+# reports the rise).
+saved_pages() {
+	if [ "$1" = pshare ]; then
+		echo $(( $(val $psysfs/pages_sharing) + $(val $psysfs/pages_zero) ))
+	else
+		val $ksysfs/pages_sharing
+	fi
+}
+
 # run_one KIND: one run; sets R_touched, R_saved, R_t90 (seconds to 90% of
 # R_saved), R_cpu90 (scanner CPU ticks until then), R_cpu (ticks in the
 # whole window), R_verified.
@@ -132,8 +142,7 @@ run_one() {
 	echo 2 > "$ksysfs/run"
 	start_guests "$kind" || { say "  $kind: the guests did not come up"; return 1; }
 	R_touched=$(touched_kib)
-	saved0=0
-	[ "$kind" = pshare ] && saved0=$(( $(val $psysfs/pages_sharing) + $(val $psysfs/pages_zero) ))
+	saved0=$(saved_pages "$kind")
 	# As fast as each can: the largest batch, no sleep.
 	echo 65536 > "$sysfs/pages_to_scan"
 	echo 0 > "$sysfs/sleep_millisecs"
@@ -142,11 +151,7 @@ run_one() {
 	echo 1 > "$sysfs/run"
 	while [ $((SECONDS - t0)) -lt "$settle" ]; do
 		sleep 1
-		if [ "$kind" = pshare ]; then
-			s=$(( $(val $psysfs/pages_sharing) + $(val $psysfs/pages_zero) - saved0 ))
-		else
-			s=$(val $ksysfs/pages_sharing)
-		fi
+		s=$(( $(saved_pages "$kind") - saved0 ))
 		hist+=("$((SECONDS - t0)):$s:$(( $(cpu_ticks "$thread") - cpu0 ))")
 	done
 	R_cpu=$(( $(cpu_ticks "$thread") - cpu0 ))
@@ -162,9 +167,7 @@ run_one() {
 	R_verified=yes
 	for i in $(seq 1 "$nguests"); do
 		guest_load "g$i"
-		c=$(guest_count 'GUEST: reverify ok')
-		guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 60 &&
-			[ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ] || R_verified=no
+		guest_reverified 1 60 || R_verified=no
 	done
 	echo 0 > "$sysfs/run"
 	cleanup

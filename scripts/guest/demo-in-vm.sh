@@ -173,8 +173,7 @@ if [ -x "$psharectl" ]; then
 fi
 for g in A B; do
 	guest_load $g
-	c=$(guest_count 'GUEST: reverify ok')
-	guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 60
+	guest_reverified 1 60 || problem "guest $g did not re-verify its data while shared"
 	say "Guest $g meanwhile: $(guest_last_line 'GUEST: (reverify|verify FAILED)' | sed 's/^.*GUEST: //')"
 done
 
@@ -196,9 +195,7 @@ say "cow_breaks: $cow0 -> $(counter cow_breaks); pages_sharing: $share0 -> $(cou
 	problem "fewer copy-on-write breaks than half of B's rewritten pages"
 for g in A B; do
 	guest_load $g
-	c=$(guest_count 'GUEST: reverify ok')
-	if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 2)) 60 &&
-	   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+	if guest_reverified 2 60; then
 		say "Guest $g re-checked its own data: $(guest_last_line 'GUEST: reverify ok' | sed 's/^.*GUEST: //')"
 	else
 		problem "guest $g's data did not re-verify after the divergence"
@@ -238,9 +235,7 @@ if guest_qmp balloon "${mem}M" --wait 120 >/dev/null; then
 else
 	problem "the balloon did not deflate within 2 minutes"
 fi
-c=$(guest_count 'GUEST: reverify ok')
-if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 30 &&
-   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+if guest_reverified 1 30; then
 	say "Guest A re-checked the $keep MiB it kept: $(guest_last_line 'GUEST: reverify ok' | sed 's/^.*GUEST: //')"
 else
 	problem "guest A's kept data did not re-verify after the balloon"

@@ -106,6 +106,16 @@ guest_wait() {
 	done
 }
 
+# guest_reverified N SECS: wait up to SECS for the current guest to finish N
+# more passes over its kept data ("reverify ok" or "verify FAILED" lines),
+# then succeed if no pass in its whole log failed.
+guest_reverified() {
+	local pass='GUEST: (reverify ok|verify FAILED)' c
+	c=$(guest_count "$pass")
+	guest_wait "$pass" $((c + $1)) "$2" &&
+		[ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]
+}
+
 # guest_wait_qmp SECS: wait for the QMP socket to accept connections.
 guest_wait_qmp() {
 	local end=$((SECONDS + $1))
@@ -263,8 +273,11 @@ guest_boot_wait() {
 				continue
 			fi
 			p=0
-			[ "$GUEST_REGION" = anon ] || p=$(region_pages "$GUEST_REGION")
-			[ "$GUEST_REGION" = anon ] && p=$(awk '/^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$GUEST_PID/smaps" 2>/dev/null)
+			if [ "$GUEST_REGION" = anon ]; then
+				p=$(awk '/^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$GUEST_PID/smaps" 2>/dev/null)
+			else
+				p=$(region_pages "$GUEST_REGION")
+			fi
 			if [ "$p" != "${held[$g]}" ] || [ "$(guest_count 'GUEST:')" -gt 0 ]; then
 				held[$g]=$p moved[$g]=$SECONDS
 			elif [ $((SECONDS - moved[$g])) -ge 120 ] && [ "${restarted[$g]}" = 0 ]; then

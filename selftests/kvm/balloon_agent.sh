@@ -244,9 +244,7 @@ else
 fi
 
 # --- 6: the guest's data survived ------------------------------------------
-c=$(guest_count 'GUEST: reverify ok')
-if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 60 &&
-   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+if guest_reverified 1 60; then
 	ok "guest data intact while ballooned"
 else
 	not_ok "guest data intact while ballooned"

@@ -167,9 +167,7 @@ else
 fi
 
 # --- 6: data intact while inflated ---------------------------------------
-c=$(guest_count 'GUEST: reverify ok')
-if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 30 &&
-   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+if guest_reverified 1 30; then
 	ok "guest data intact while inflated ($(guest_last_line 'GUEST: reverify ok' | sed 's/.*pass=[0-9]* //'))"
 else
 	not_ok "guest data intact while inflated"
@@ -185,9 +183,7 @@ else
 fi
 
 # --- 8: re-verify after deflation ----------------------------------------
-c=$(guest_count 'GUEST: reverify ok')
-if guest_wait 'GUEST: (reverify ok|verify FAILED)' $((c + 1)) 30 &&
-   [ "$(guest_count 'GUEST: verify FAILED')" -eq 0 ]; then
+if guest_reverified 1 30; then
 	ok "guest re-verified its data after deflation ($(guest_last_line 'GUEST: reverify ok' | sed 's/.*pass=[0-9]* //'))"
 else
 	not_ok "guest re-verified its data after deflation"
