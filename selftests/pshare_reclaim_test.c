@@ -71,22 +71,14 @@ static int rc_knob_set_ull(const char *name, unsigned long long val)
 /* Why the reclaim features cannot be tested here, or NULL. */
 static const char *rc_missing(void)
 {
-	struct pshare_api api = { .argsz = sizeof(api) };
-	static const __u64 need = PSHARE_FEATURE_POLICY |
-				  PSHARE_FEATURE_SAMPLING |
-				  PSHARE_FEATURE_PAGING;
+	const char *why = ps_features_missing(PSHARE_FEATURE_POLICY |
+					      PSHARE_FEATURE_SAMPLING |
+					      PSHARE_FEATURE_PAGING,
+					      "the module lacks PSHARE_FEATURE_POLICY, _SAMPLING or _PAGING");
 	unsigned int i;
-	int dev, err;
 
-	dev = open(PS_DEV, O_RDWR);
-	if (dev < 0)
-		return "cannot open " PS_DEV;
-	err = ioctl(dev, PSHARE_IOC_API, &api);
-	close(dev);
-	if (err)
-		return "PSHARE_IOC_API failed";
-	if ((api.features & need) != need)
-		return "the module lacks PSHARE_FEATURE_POLICY, _SAMPLING or _PAGING";
+	if (why)
+		return why;
 	for (i = 0; i < RC_NKNOBS; i++)
 		if (ps_sysfs(rc_knob_names[i]) < 0)
 			return PS_SYSFS " lacks a reclaim knob (limit_pages, idle_tax_percent, sample_period_secs, sample_pages)";

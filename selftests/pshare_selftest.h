@@ -99,6 +99,26 @@ static inline long long ps_read_number(const char *path)
 	return v;
 }
 
+/*
+ * NULL when the loaded module has every PSHARE_FEATURE_* bit of @features,
+ * else why not: @lacking when it lacks one, or what went wrong asking.
+ */
+static inline const char *ps_features_missing(__u64 features,
+					      const char *lacking)
+{
+	struct pshare_api api = { .argsz = sizeof(api) };
+	int dev, err;
+
+	dev = open(PS_DEV, O_RDWR);
+	if (dev < 0)
+		return "cannot open " PS_DEV;
+	err = ioctl(dev, PSHARE_IOC_API, &api);
+	close(dev);
+	if (err)
+		return "PSHARE_IOC_API failed";
+	return (api.features & features) == features ? NULL : lacking;
+}
+
 /* One counter of /sys/kernel/mm/pshare/, or -1 when it cannot be read. */
 static inline long long ps_sysfs(const char *name)
 {

@@ -58,20 +58,12 @@ struct ps_knobs {
 /* Why sharing cannot be tested here, or NULL. */
 static inline const char *ps_sharing_missing(void)
 {
-	struct pshare_api api = { .argsz = sizeof(api) };
-	int dev, err;
+	const char *why = ps_features_missing(PSHARE_FEATURE_SHARING |
+					      PSHARE_FEATURE_DOMAINS,
+					      "the module lacks PSHARE_FEATURE_SHARING or _DOMAINS");
 
-	dev = open(PS_DEV, O_RDWR);
-	if (dev < 0)
-		return "cannot open " PS_DEV;
-	err = ioctl(dev, PSHARE_IOC_API, &api);
-	close(dev);
-	if (err)
-		return "PSHARE_IOC_API failed";
-	if (!(api.features & PSHARE_FEATURE_SHARING))
-		return "the module has no PSHARE_FEATURE_SHARING";
-	if (!(api.features & PSHARE_FEATURE_DOMAINS))
-		return "the module has no PSHARE_FEATURE_DOMAINS";
+	if (why)
+		return why;
 	if (ps_sysfs("full_scans") < 0 || ps_sysfs("run") < 0)
 		return PS_SYSFS "/full_scans or run is missing";
 	return NULL;
