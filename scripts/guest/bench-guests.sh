@@ -127,12 +127,21 @@ saved_pages() {
 	fi
 }
 
+# end_counters DIR NAME...: "NAME VALUE" pairs of a sysfs directory.
+end_counters() {
+	local dir=$1 k
+	shift
+	for k in "$@"; do
+		printf '%s %s ' "$k" "$(val "$dir/$k")"
+	done
+}
+
 # run_one KIND: one run; sets R_touched, R_saved, R_t90 (seconds to 90% of
 # R_saved), R_cpu90 (scanner CPU ticks until then), R_cpu (ticks in the
-# whole window), R_verified.
+# whole window), R_verified, R_end (counters at the end).
 run_one() {
 	local kind=$1 sysfs thread t0 saved0 s=0 hist=() i cpu0 e
-	R_touched=0 R_saved=0 R_t90=- R_cpu90=0 R_cpu=0 R_verified=no
+	R_touched=0 R_saved=0 R_t90=- R_cpu90=0 R_cpu=0 R_verified=no R_end=
 	if [ "$kind" = pshare ]; then
 		sysfs=$psysfs thread=pshare_scand
 	else
@@ -169,6 +178,12 @@ run_one() {
 		guest_load "g$i"
 		guest_reverified 1 60 || R_verified=no
 	done
+	# What was left unmerged, and why, in each scanner's own counters.
+	if [ "$kind" = pshare ]; then
+		R_end=$(end_counters "$psysfs" pages_private pages_hinted pages_zero merge_busy false_matches stale_hints cow_breaks)
+	else
+		R_end=$(end_counters "$ksysfs" pages_shared pages_sharing pages_unshared pages_volatile full_scans)
+	fi
 	echo 0 > "$sysfs/run"
 	cleanup
 }
@@ -176,10 +191,11 @@ run_one() {
 hz=$(getconf CLK_TCK)
 say "Real guests: $nguests identical KVM guests of $mem MiB, each writing the same $fill MiB,"
 say "scanners at full speed for $settle s (pshare on regions; KSM on QEMU's anonymous RAM)"
-declare -A res
+declare -A res ends
 for kind in pshare ksm; do
 	if run_one "$kind"; then
 		res[$kind]="$R_touched $R_saved $R_t90 $R_cpu90 $R_cpu $R_verified"
+		ends[$kind]=$R_end
 	else
 		res[$kind]="0 0 - 0 0 no"
 		cleanup
@@ -208,3 +224,8 @@ if [ "$ks" -gt 0 ]; then
 	say "pshare/KSM: saved $(awk -v a="$ps" -v b="$ks" 'BEGIN{printf "%.2f", a/b}')x," \
 		"MiB per CPU-s to 90% $(awk -v a="$ps" -v b="$ks" -v c="$pc" -v d="$kc" 'BEGIN{ if (c > 0 && d > 0) printf "%.2f", (a/c)/(b/d); else print "-" }')x"
 fi
+for kind in pshare ksm; do
+	if [ -n "${ends[$kind]:-}" ]; then
+		say "$kind counters at the end: ${ends[$kind]}"
+	fi
+done
