@@ -129,6 +129,8 @@ static struct fz_knob fz_knobs[] = {
 	{ .name = "sample_pages", .min = 1, .max = 4096, .run_value = "4096" },
 };
 #define NKNOBS		(sizeof(fz_knobs) / sizeof(fz_knobs[0]))
+#define FZ_RUN		0	/* fz_knobs[] index of run */
+#define FZ_ACROSS	3	/* fz_knobs[] index of merge_across_domains */
 
 static struct {
 	uint64_t seed;
@@ -641,6 +643,24 @@ static size_t fz_knob_value(struct fz_thread *t, const struct fz_knob *k,
 	return n;
 }
 
+/*
+ * Restoring @k failed: merge_across_domains changes only while nothing is
+ * shared, and the scanner may have merged since the random value went in.
+ * Then unmerge (run=2), restore, and put run back. True if that restored it.
+ */
+static bool fz_restore_across(struct fz_knob *k, const char *restore)
+{
+	bool done;
+
+	if (errno != EBUSY || k != &fz_knobs[FZ_ACROSS])
+		return false;
+	done = !ps_write_file(PS_SYSFS "/run", "2") &&
+	       !ps_write_file(PS_SYSFS "/merge_across_domains", restore);
+	if (ps_write_file(PS_SYSFS "/run", fz_knobs[FZ_RUN].during))
+		done = false;
+	return done;
+}
+
 static void fz_sysfs(struct fz_thread *t)
 {
 	static char s[8192 + 64];
@@ -693,11 +713,8 @@ static void fz_sysfs(struct fz_thread *t)
 		     k->name, now, s, k->min, k->max);
 	/* The random value lasts a moment, then the run's value returns. */
 	usleep(below(t, 2000));
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, restore, strlen(restore)) != (ssize_t)strlen(restore))
+	if (ps_write_file(path, restore) && !fz_restore_across(k, restore))
 		fail(t, "restoring %s=%s: %s", k->name, restore, strerror(errno));
-	if (fd >= 0)
-		close(fd);
 out:
 	pthread_mutex_unlock(&fz.knob_lock);
 }
