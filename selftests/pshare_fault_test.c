@@ -351,6 +351,12 @@ static void fi_verify(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *se
  * frame out or in between two of the reads, so one sum above NP is read
  * again; a page really counted twice stays counted.
  */
+static unsigned long long fi_sum(const struct pshare_region_stats *st)
+{
+	return st->pages_private + st->pages_zero + st->pages_shared +
+	       st->pages_paged;
+}
+
 static void fi_counts(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
 		      const char *what)
 {
@@ -359,13 +365,11 @@ static void fi_counts(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *se
 
 	for (tries = 0; tries < 50; tries++) {
 		PS_STATS(self->dev, self->r.fd, &st);
-		if (st.pages_private + st.pages_zero + st.pages_shared +
-		    st.pages_paged <= NP)
+		if (fi_sum(&st) <= NP)
 			return;
 		usleep(20 * 1000);
 	}
-	ASSERT_GE((unsigned long long)NP, st.pages_private + st.pages_zero +
-		  st.pages_shared + st.pages_paged)
+	ASSERT_GE((unsigned long long)NP, fi_sum(&st))
 		TH_LOG("%s: private %llu zero %llu shared %llu paged %llu in %d pages",
 		       what, (unsigned long long)st.pages_private,
 		       (unsigned long long)st.pages_zero,
@@ -841,24 +845,6 @@ TEST_F(fault, paging)
 	fi_paging(_metadata, self, "tmpfs", true);
 }
 
-/* Is @dir the mount point of a 9p filesystem? (statfs(2) on 9p reports
- * the server's filesystem type, so the mount table has to say.)
- */
-static bool fi_is_9p_mount(const char *dir)
-{
-	char line[PATH_MAX + 256], mnt[PATH_MAX], type[64];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mounts", "r");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %4095s %63s", mnt, type) == 2 &&
-			!strcmp(mnt, dir) && !strcmp(type, "9p");
-	fclose(f);
-	return found;
-}
-
 /*
  * A backing file whose reads allocate on their way to storage: here a 9p
  * file (the test VM's writable build/vm-out share), as a disk file whose
@@ -877,7 +863,7 @@ TEST_F(fault, paging_9p)
 	if (!top || !getenv("PSHARE_KERNEL"))
 		PS_SKIP("not in the test VM (PSHARE_TOP, PSHARE_KERNEL unset)");
 	snprintf(path, sizeof(path), "%s/build/vm-out", top);
-	if (!fi_is_9p_mount(path))
+	if (!ps_mounted_as(path, "9p"))
 		PS_SKIP("%.200s is not a 9p mount", path);
 	snprintf(path, sizeof(path), "%s/build/vm-out/fault-backing.%d", top, getpid());
 	self->backing = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);

@@ -644,18 +644,19 @@ static size_t fz_knob_value(struct fz_thread *t, const struct fz_knob *k,
 }
 
 /*
- * Restoring @k failed: merge_across_domains changes only while nothing is
+ * Restoring @k at @path failed: merge_across_domains changes only while nothing is
  * shared, and the scanner may have merged since the random value went in.
  * Then unmerge (run=2), restore, and put run back. True if that restored it.
  */
-static bool fz_restore_across(struct fz_knob *k, const char *restore)
+static bool fz_restore_across(struct fz_knob *k, const char *path,
+			      const char *restore)
 {
 	bool done;
 
 	if (errno != EBUSY || k != &fz_knobs[FZ_ACROSS])
 		return false;
 	done = !ps_write_file(PS_SYSFS "/run", "2") &&
-	       !ps_write_file(PS_SYSFS "/merge_across_domains", restore);
+	       !ps_write_file(path, restore);
 	if (ps_write_file(PS_SYSFS "/run", fz_knobs[FZ_RUN].during))
 		done = false;
 	return done;
@@ -713,7 +714,7 @@ static void fz_sysfs(struct fz_thread *t)
 		     k->name, now, s, k->min, k->max);
 	/* The random value lasts a moment, then the run's value returns. */
 	usleep(below(t, 2000));
-	if (ps_write_file(path, restore) && !fz_restore_across(k, restore))
+	if (ps_write_file(path, restore) && !fz_restore_across(k, path, restore))
 		fail(t, "restoring %s=%s: %s", k->name, restore, strerror(errno));
 out:
 	pthread_mutex_unlock(&fz.knob_lock);

@@ -152,6 +152,24 @@ static inline const char *ps_mnt(void)
 }
 
 /*
+ * Is @dir the mount point of a filesystem of @type? The mount table says:
+ * statfs(2) will not for every type (9p reports its server's filesystem).
+ */
+static inline bool ps_mounted_as(const char *dir, const char *type)
+{
+	char mp[PATH_MAX], t[64];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mounts", "r");
+
+	if (!f)
+		return false;
+	while (!found && fscanf(f, "%*s %4095s %63s %*[^\n]", mp, t) == 2)
+		found = !strcmp(mp, dir) && !strcmp(t, type);
+	fclose(f);
+	return found;
+}
+
+/*
  * Why the tests cannot run here, or NULL when they can: root, a pshare
  * filesystem at ps_mnt() and the control device.
  */

@@ -63,21 +63,6 @@ static int load(const char *ko)
 	return ret;
 }
 
-static bool mounted_at(const char *dir)
-{
-	char dev[64], mp[PATH_MAX], type[64];
-	bool found = false;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	if (!f)
-		return false;
-	while (fscanf(f, "%63s %4095s %63s %*[^\n]", dev, mp, type) == 3)
-		if (!strcmp(mp, dir) && !strcmp(type, "pshare"))
-			found = true;
-	fclose(f);
-	return found;
-}
-
 /*
  * Mount options as the kernel shows them, minus the generic flags that
  * mount(2) takes as flags, not as data.
@@ -108,7 +93,7 @@ static void restore(FIXTURE_DATA(unload) *self)
 	if (!module_loaded() && load(self->ko))
 		PS_NOTE("reloading %s: %s", self->ko, strerror(errno));
 	for (i = 0; i < self->nmounts; i++)
-		if (!mounted_at(self->mnt[i]) &&
+		if (!ps_mounted_as(self->mnt[i], "pshare") &&
 		    mount("pshare", self->mnt[i], "pshare", 0, self->opts[i]))
 			PS_NOTE("remounting %s: %s", self->mnt[i], strerror(errno));
 	for (k = 0; k < NKNOBS; k++) {
@@ -304,7 +289,7 @@ TEST_F_TIMEOUT(unload, refused_while_held_then_reload, 600)
 	EXPECT_EQ(0, ps_sysfs("pages_paged"));
 	restore(self);
 	for (i = 0; i < self->nmounts; i++)
-		ASSERT_TRUE(mounted_at(self->mnt[i])) TH_LOG("%s", self->mnt[i]);
+		ASSERT_TRUE(ps_mounted_as(self->mnt[i], "pshare")) TH_LOG("%s", self->mnt[i]);
 	region_works(_metadata, "after a reload");
 
 	/* More cycles: mount, use, umount, unload, load. */
