@@ -36,14 +36,13 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 	mutex_lock(&pshare_regions_lock);
 	list_for_each_entry(r, &pshare_regions, node) {
 		struct inode *inode = &r->vfs_inode;
+		struct pshare_counts c;
 		struct dentry *alias;
 
+		pshare_region_counts(r, &c);
 		seq_printf(m, "%lu %lld %ld %ld %ld %ld %u ",
-			   inode->i_ino, i_size_read(inode),
-			   atomic_long_read(&r->pages_private),
-			   atomic_long_read(&r->pages_zero),
-			   atomic_long_read(&r->pages_shared),
-			   atomic_long_read(&r->cow_breaks),
+			   inode->i_ino, i_size_read(inode), c.private, c.zero,
+			   c.shared, atomic_long_read(&r->cow_breaks),
 			   READ_ONCE(r->domain));
 		seq_printf(m, "%llu %llu %llu %llu %u %u %u %u %ld %ld %ld ",
 			   pshare_region_shares(r), READ_ONCE(r->min_pages),
@@ -51,7 +50,7 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 			   min(READ_ONCE(r->target), pshare_region_max(r)),
 			   pshare_active_estimate(r), READ_ONCE(r->sample.fast),
 			   READ_ONCE(r->sample.slow), pshare_active_current(r),
-			   atomic_long_read(&r->pages_paged),
+			   c.paged,
 			   atomic_long_read(&r->paged_out),
 			   atomic_long_read(&r->paged_in));
 		/*

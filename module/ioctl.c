@@ -181,11 +181,14 @@ static int pshare_stats_run(struct pshare_region *r,
 			    union pshare_region_args *arg)
 {
 	struct pshare_region_stats *st = &arg->stats;
+	struct pshare_counts c;
 
+	pshare_region_counts(r, &c);
 	st->size = i_size_read(&r->vfs_inode);
-	st->pages_private = atomic_long_read(&r->pages_private);
-	st->pages_zero = atomic_long_read(&r->pages_zero);
-	st->pages_shared = atomic_long_read(&r->pages_shared);
+	st->pages_private = c.private;
+	st->pages_zero = c.zero;
+	st->pages_shared = c.shared;
+	st->pages_paged = c.paged;
 	st->cow_breaks = atomic_long_read(&r->cow_breaks);
 	st->domain = READ_ONCE(r->domain);
 	st->shares = pshare_region_shares(r);
@@ -196,7 +199,6 @@ static int pshare_stats_run(struct pshare_region *r,
 	st->active_fast = READ_ONCE(r->sample.fast);
 	st->active_slow = READ_ONCE(r->sample.slow);
 	st->active_current = pshare_active_current(r);
-	st->pages_paged = atomic_long_read(&r->pages_paged);
 	st->paged_out = atomic_long_read(&r->paged_out);
 	st->paged_in = atomic_long_read(&r->paged_in);
 	return 0;

@@ -197,8 +197,10 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 		page = NULL;
 		goto out;
 	}
+	pshare_move_begin(r);
 	pshare_account_paged(r, -1);
 	pshare_account_private(r, 1);
+	pshare_move_end(r);
 	atomic_long_inc(&r->paged_in);
 	atomic_long_inc(&pshare_stats.paged_in);
 	trace_pshare_page_in(r, ppn);
@@ -259,9 +261,11 @@ static int pshare_page_out_one(struct pshare_region *r, pgoff_t ppn,
 		goto out;
 	/* Replacing a present entry allocates nothing. */
 	xa_store(&r->pmap, ppn, PSHARE_PAGED_ENTRY, GFP_NOWAIT);
+	pshare_move_begin(r);
 	pshare_frame_unuse(r, page);
-	put_page(page);		/* the pmap's reference */
 	pshare_account_paged(r, 1);
+	pshare_move_end(r);
+	put_page(page);		/* the pmap's reference */
 	atomic_long_inc(&r->paged_out);
 	atomic_long_inc(&pshare_stats.paged_out);
 	trace_pshare_page_out(r, ppn);

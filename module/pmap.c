@@ -143,6 +143,59 @@ static void pshare_account_shared(struct pshare_region *r, long nr)
 }
 
 /*
+ * A page going from one counter of @r to another (private to shared,
+ * shared to private, private to paged, ...) changes two counters, and a
+ * reader of the region's statistics must see it in exactly one of them.
+ * Such moves are bracketed by these two: they take no lock, any number
+ * may run at once, and pshare_region_counts() reads again while a move
+ * overlaps its reads. A page entering or leaving the counters altogether
+ * changes one counter and needs no bracket.
+ */
+void pshare_move_begin(struct pshare_region *r)
+{
+	atomic_long_inc(&r->moves_begun);
+	smp_mb__after_atomic();		/* pairs with the read of moves_begun */
+}
+
+void pshare_move_end(struct pshare_region *r)
+{
+	smp_mb__before_atomic();	/* pairs with the read of moves_done */
+	atomic_long_inc(&r->moves_done);
+}
+
+/*
+ * pshare_region_counts - the page counters of @r as one snapshot
+ *
+ * moves_done is read before the counters and moves_begun after them. If
+ * the two are equal, every move begun by the second read had finished by
+ * the first: none changed a counter in between. Moves are a few
+ * instructions long, so a retry is rare; after a few, the reader sleeps a
+ * tick, so that a mover preempted in the middle can finish even under a
+ * reader of higher priority on the same CPU.
+ */
+void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c)
+{
+	unsigned int tries = 0;
+	long done;
+
+	for (;;) {
+		done = atomic_long_read(&r->moves_done);
+		smp_rmb();	/* pairs with pshare_move_end() */
+		c->private = atomic_long_read(&r->pages_private);
+		c->zero = atomic_long_read(&r->pages_zero);
+		c->shared = atomic_long_read(&r->pages_shared);
+		c->paged = atomic_long_read(&r->pages_paged);
+		smp_rmb();	/* pairs with pshare_move_begin() */
+		if (atomic_long_read(&r->moves_begun) == done)
+			return;
+		if (++tries < 16)
+			cpu_relax();
+		else
+			schedule_timeout_uninterruptible(1);
+	}
+}
+
+/*
  * pshare_frame_unuse - account that one PPN of @r no longer uses @page
  *
  * The caller holds the page lock, has already changed the PPN's entry, and
@@ -311,8 +364,10 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 		put_page(old);
 		return ERR_PTR(xa_err(prev));
 	}
+	pshare_move_begin(r);
 	pshare_frame_unuse(r, old);
 	pshare_account_private(r, 1);
+	pshare_move_end(r);
 	atomic_long_inc(&r->cow_breaks);
 	atomic_long_inc(&pshare_stats.cow_breaks);
 	trace_pshare_cow_break(r, ppn, pshare_is_zero(old));
@@ -343,8 +398,10 @@ struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 		return page;
 	if (pshare_frame_users(page) == 1) {
 		pshare_share_forget(page);
+		pshare_move_begin(r);
 		pshare_account_shared(r, -1);
 		pshare_account_private(r, 1);
+		pshare_move_end(r);
 		return page;
 	}
 	return pshare_cow_break(r, ppn, page);
@@ -542,15 +599,17 @@ void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
 	/* Replacing a present entry allocates nothing and cannot fail. */
 	prev = xa_store(&r->pmap, ppn, pshare_entry_of(new), GFP_NOWAIT);
 	WARN_ON_ONCE(prev != old);
+	pshare_move_begin(r);
 	pshare_frame_unuse(r, old);
-	put_page(old);
 	if (pshare_is_zero(new)) {
 		pshare_account_zero(r, 1);
-		return;
+	} else {
+		get_page(new);
+		set_page_private(new, page_private(new) + 1);
+		pshare_account_shared(r, 1);
 	}
-	get_page(new);
-	set_page_private(new, page_private(new) + 1);
-	pshare_account_shared(r, 1);
+	pshare_move_end(r);
+	put_page(old);
 }
 
 /**
@@ -566,8 +625,10 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 		       pshare_frame_users(page) != 1, page);
 	page->index = key;
 	set_page_private(page, page_private(page) | PSHARE_FRAME_SHARED);
+	pshare_move_begin(r);
 	pshare_account_private(r, -1);
 	pshare_account_shared(r, 1);
+	pshare_move_end(r);
 	atomic_long_inc(&pshare_stats.frames_shared);
 }
 
@@ -598,6 +659,8 @@ void pshare_region_init(struct pshare_region *r)
 	atomic_long_set(&r->paged_out, 0);
 	atomic_long_set(&r->paged_in, 0);
 	r->reclaim_cursor = 0;
+	atomic_long_set(&r->moves_begun, 0);
+	atomic_long_set(&r->moves_done, 0);
 	INIT_LIST_HEAD(&r->node);
 }
 

@@ -67,11 +67,15 @@ struct pshare_sample {
  * @paged_out:		pages written to @backing, ever
  * @paged_in:		pages read back from @backing, ever
  * @reclaim_cursor:	where page-out resumes, under @paging_lock
+ * @moves_begun:	page moves between two of the page counters begun,
+ * @moves_done:		and finished (pshare_move_begin())
  * @node:		on pshare_regions, under pshare_regions_lock
  * @vfs_inode:		the inode of the region file
  *
  * The page counters are exact: they change under the frame's page lock
- * together with the pmap entry they describe.
+ * together with the pmap entry they describe. A page going from one
+ * counter to another is bracketed by pshare_move_begin()/_end(), so
+ * pshare_region_counts() reads the four as one snapshot.
  */
 struct pshare_region {
 	struct xarray pmap;
@@ -93,6 +97,8 @@ struct pshare_region {
 	atomic_long_t paged_out;
 	atomic_long_t paged_in;
 	pgoff_t reclaim_cursor;
+	atomic_long_t moves_begun;
+	atomic_long_t moves_done;
 	struct list_head node;
 	struct inode vfs_inode;
 };
@@ -214,6 +220,18 @@ void pshare_frame_unuse(struct pshare_region *r, struct page *page);
 struct page *pshare_frame_alloc(void);
 void pshare_frame_discard(struct page *page);
 void pshare_account_private(struct pshare_region *r, long nr);
+void pshare_move_begin(struct pshare_region *r);
+void pshare_move_end(struct pshare_region *r);
+
+/* The page counters of a region at one moment. */
+struct pshare_counts {
+	long private;
+	long zero;
+	long shared;
+	long paged;
+};
+
+void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c);
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 				 struct page *page);
 int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,

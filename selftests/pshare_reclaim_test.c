@@ -981,7 +981,9 @@ static int rc_reclaim_seconds(void)
  * verify it against shadow copies (through the mapping and with pread).
  * The sampler runs every second meanwhile, so sampled unmaps, page-outs and
  * page-ins all race with the writers. No page may ever differ from its
- * shadow, and pages must have gone out and come back in.
+ * shadow, and pages must have gone out and come back in. Every page has
+ * content, so the stats ioctl, one snapshot of the page counts, must find
+ * each of them private or paged, never one in both or in neither.
  */
 TEST_F_TIMEOUT(reclaim, paging_stress, RC_RECLAIM_SECONDS_MAX + 900)
 {
@@ -989,8 +991,9 @@ TEST_F_TIMEOUT(reclaim, paging_stress, RC_RECLAIM_SECONDS_MAX + 900)
 	struct st_shared s = { .fd = self->r[0].fd };
 	struct pshare_region_stats st;
 	int sec = rc_reclaim_seconds(), i, tries;
-	unsigned long pg, op_total[5] = { 0 };
-	long long max_paged = 0, paged;
+	unsigned long pg, op_total[5] = { 0 }, snapshots = 0, torn = 0;
+	char first_torn[128] = "";
+	long long max_paged = 0;
 	uint64_t seed;
 	double end;
 
@@ -1026,10 +1029,18 @@ TEST_F_TIMEOUT(reclaim, paging_stress, RC_RECLAIM_SECONDS_MAX + 900)
 	}
 	end = rc_now() + sec;
 	while (rc_now() < end && !atomic_load(&s.failed)) {
-		paged = RC_FIELD(self->dev, s.fd, pages_paged);
-		if (paged > max_paged)
-			max_paged = paged;
-		usleep(50 * 1000);
+		PS_STATS(self->dev, s.fd, &st);
+		snapshots++;
+		if (ps_pages_counted(&st) != ST_PAGES && !torn++)
+			snprintf(first_torn, sizeof(first_torn),
+				 "private %llu + paged %llu + zero %llu + shared %llu",
+				 (unsigned long long)st.pages_private,
+				 (unsigned long long)st.pages_paged,
+				 (unsigned long long)st.pages_zero,
+				 (unsigned long long)st.pages_shared);
+		if ((long long)st.pages_paged > max_paged)
+			max_paged = st.pages_paged;
+		usleep(2 * 1000);
 	}
 	/* What paged while the writers ran: the part that races. */
 	PS_STATS(self->dev, s.fd, &st);
@@ -1041,6 +1052,9 @@ TEST_F_TIMEOUT(reclaim, paging_stress, RC_RECLAIM_SECONDS_MAX + 900)
 	TH_LOG("while running: paged_out %llu, paged_in %llu, pages_paged at most %lld",
 	       (unsigned long long)st.paged_out,
 	       (unsigned long long)st.paged_in, max_paged);
+	TH_LOG("%lu snapshots of the page counts, %lu not adding up to %lu",
+	       snapshots, torn, ST_PAGES);
+	EXPECT_EQ(0, torn) TH_LOG("first: %s", first_torn);
 	EXPECT_LT(0, st.paged_out) TH_LOG("nothing was paged out while the writers ran: the test did not exercise paging");
 	EXPECT_LT(0, st.paged_in) TH_LOG("nothing was paged in while the writers ran: the test did not exercise paging");
 

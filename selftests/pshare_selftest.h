@@ -243,6 +243,14 @@ static inline void ps_region_destroy(struct ps_region *r)
 	r->unlinked = true;
 }
 
+/* Pages a region's four page counts add up to (holes are in none). */
+static inline unsigned long long
+ps_pages_counted(const struct pshare_region_stats *st)
+{
+	return st->pages_private + st->pages_zero + st->pages_shared +
+	       st->pages_paged;
+}
+
 /* PSHARE_IOC_REGION_STATS on @fd; returns the ioctl's result. */
 static inline int ps_stats(int dev, int fd, struct pshare_region_stats *st)
 {

@@ -443,6 +443,42 @@ static int stress_seconds(const FIXTURE_VARIANT(stress) *variant)
 	return sec > STRESS_SECONDS_MAX ? STRESS_SECONDS_MAX : sec;
 }
 
+/*
+ * The region stats ioctl reads a region's four page counts as one
+ * snapshot: taken while the workers write, the scanner merges and the
+ * reclaimer pages out and in, they never add up to more than the region.
+ */
+struct count_check {
+	int dev;
+	unsigned long snapshots;
+	unsigned long over;
+	unsigned long errors;
+	int err;
+	char first_over[160];
+};
+
+static void check_counts(struct stress *s, struct count_check *cc)
+{
+	struct pshare_region_stats st;
+	int i;
+
+	for (i = 0; i < s->nregions; i++) {
+		if (ps_stats(cc->dev, s->fd[i], &st)) {
+			cc->err = errno;
+			cc->errors++;
+			continue;
+		}
+		cc->snapshots++;
+		if (ps_pages_counted(&st) > s->region_pages && !cc->over++)
+			snprintf(cc->first_over, sizeof(cc->first_over),
+				 "region %d: private %llu + zero %llu + shared %llu + paged %llu > %lu pages",
+				 i, (unsigned long long)st.pages_private,
+				 (unsigned long long)st.pages_zero,
+				 (unsigned long long)st.pages_shared,
+				 (unsigned long long)st.pages_paged, s->region_pages);
+	}
+}
+
 TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 {
 	struct worker w[NTHREADS];
@@ -454,6 +490,7 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 	long long out0 = ps_sysfs("paged_out"), in0 = ps_sysfs("paged_in");
 	long long out = 0, in = 0;
 	struct ps_counters c, end_c;
+	struct count_check cc = { .dev = -1 };
 	uint64_t seed;
 	unsigned long g;
 
@@ -487,10 +524,13 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 		ASSERT_EQ(0, pthread_create(&w[i].tid, NULL, worker_main, &w[i]));
 	}
 
+	cc.dev = open(PS_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, cc.dev) TH_LOG("%s: %s", PS_DEV, strerror(errno));
 	start = ps_now();
 	end = start + sec;
 	next_toggle = start + 2;
 	while (ps_now() < end && !atomic_load(&self->s.failed)) {
+		check_counts(&self->s, &cc);
 		sharing = ps_sysfs("pages_sharing");
 		zero = ps_sysfs("pages_zero");
 		if (sharing > max_sharing)
@@ -513,6 +553,10 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 	atomic_store(&self->s.stop, 1);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(w[i].tid, NULL);
+	close(cc.dev);
+	EXPECT_EQ(0, cc.errors) TH_LOG("region stats failed: %s", strerror(cc.err));
+	EXPECT_EQ(0, cc.over) TH_LOG("%s", cc.first_over);
+	EXPECT_LT(0, cc.snapshots);
 	if (collisions)
 		EXPECT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
 	sharing = ps_sysfs("pages_sharing");
@@ -575,6 +619,8 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 		c.stale_hints - self->base.stale_hints,
 		c.merge_busy - self->base.merge_busy,
 		c.pages_scanned - self->base.pages_scanned, out, in);
+	PS_NOTE("stress: %lu snapshots of the regions' page counts, none above the region size",
+		cc.snapshots);
 	EXPECT_GT(max_sharing, 0) TH_LOG("nothing was ever merged: the run tested nothing");
 	if (variant->paging) {
 		EXPECT_GT(out, 0) TH_LOG("nothing was paged out: the limit did not bite");
