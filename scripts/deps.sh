@@ -4,7 +4,8 @@
 # Install what building and testing pshare needs on Debian 12 (bookworm):
 # compilers, the stock kernel with its headers and modules, the kernel source
 # for the debug kernel, QEMU and busybox for the test VMs, sparse for
-# `make style`, dkms for the packaging check. Quiet when
+# `make style`, dkms for the packaging check, perf and bpftrace for the
+# guide's tracepoint examples. Quiet when
 # everything is already there; runs `apt-get update` once, only when a package
 # is missing. Also unpacks linux-source-6.1 into /var/cache/pshare.
 
@@ -18,6 +19,7 @@ pkgs=(
 	cpio kmod python3 e2fsprogs xz-utils rsync util-linux coreutils
 	gzip procps
 	sparse dkms
+	linux-perf bpftrace
 )
 
 missing=()

@@ -121,6 +121,11 @@ if wanted abi_docs; then
 	run_one abi_docs bash "$here/../userspace-tools/check-abi-docs.sh"
 fi
 
+# The guide's perf and bpftrace examples count pshare's events.
+if wanted trace_tools; then
+	run_one trace_tools bash "$here/trace_tools.sh"
+fi
+
 # The module DKMS built on the host loads and mounts (it swaps the
 # harness module out for a moment, so it runs after the others).
 if wanted dkms; then
