@@ -17,9 +17,10 @@
 #
 # Environment: BENCH_MIB (size of each mapping, default 256), BENCH_REPS
 # (repetitions, default 5), BENCH_SHARING_MIB (size for sharing_bench,
-# default 64), KERNEL (stock or debug, default stock), BENCH_GUESTS and
-# BENCH_SETTLE (see scripts/guest/bench-guests.sh; BENCH_GUESTS=0 leaves the
-# real guests out).
+# default 64), KERNEL (stock or debug, default stock), and for the real
+# guests BENCH_GUESTS, BENCH_GUEST_MIB, GUEST_FILL_MIB, BENCH_SETTLE and
+# BENCH_THP (see scripts/guest/bench-guests.sh; BENCH_GUESTS=0 leaves the
+# real guests out), passed into the VM.
 
 set -euo pipefail
 
@@ -33,6 +34,14 @@ die() { echo "bench.sh: error: $*" >&2; exit 1; }
 
 make -s -C "$top/bench" || die "building bench/ failed"
 guests=${BENCH_GUESTS:-3}
+# The real-guest settings that are set, as assignments for the VM's shell.
+guest_env="BENCH_GUESTS=$guests"
+for v in BENCH_GUEST_MIB GUEST_FILL_MIB BENCH_SETTLE BENCH_THP; do
+	val=${!v:-}
+	[ -z "$val" ] && continue
+	[[ $val =~ ^[a-z0-9]+$ ]] || die "$v=$val: expected a number or a word"
+	guest_env+=" $v=$val"
+done
 if [ "$guests" -gt 0 ]; then
 	bash "$top/scripts/guest/build.sh" --quiet || die "building the inner guest failed (scripts/guest/build.sh)"
 fi
@@ -48,7 +57,7 @@ bash "$top/scripts/vm.sh" --kernel "$kernel" --log "$log" -- \
 	bash -c "'$top/build/bench/pshare_bench' -d /run/pshare -s $mib -r $reps > '$out'; s=\$?
 		{ echo; '$top/build/bench/sharing_bench' -d /run/pshare -s $sharing_mib; } >> '$out' || s=\$?
 		if [ $guests -gt 0 ]; then
-			{ echo; BENCH_GUESTS=$guests bash '$top/scripts/guest/bench-guests.sh'; } >> '$out' || s=\$?
+			{ echo; $guest_env bash '$top/scripts/guest/bench-guests.sh'; } >> '$out' || s=\$?
 		fi
 		exit \$s" \
 	>/dev/null

@@ -20,10 +20,24 @@
 #            zero pages into a KSM page too, counted there); for pshare the
 #            rise of pages_sharing plus the rise of pages_zero (zero pages
 #            repointed to the zero frame) over the run
+#   held     frames the guests' RAM holds when the settle time is over,
+#            by each scanner's own counters: pages_private + pages_shared
+#            for pshare (the zero frame is free), pages_unshared +
+#            pages_volatile + pages_shared for KSM
+#   host     what the run cost the host, from /proc/meminfo: the rise of
+#            used memory (MemTotal - MemFree - Buffers - Cached -
+#            SReclaimable) from before the guests started to the end of
+#            the settle time; QEMU's own memory is in it, alike in both
+#
+# With transparent huge pages on (Debian's default, and QEMU asks for them),
+# a guest's first touch of anonymous RAM faults in 2 MiB of zeros: the
+# anonymous guests touch more, and KSM then "saves" the zero parts back.
+# The table shows how much of the touched RAM was in huge pages, and
+# BENCH_THP=never|madvise|always sets the host's THP mode for the run.
 #
 # Environment: BENCH_GUESTS (default 3), BENCH_GUEST_MIB (RAM of each guest,
 # default 256), GUEST_FILL_MIB (identical pattern per guest, default 32),
-# BENCH_SETTLE (seconds each scanner runs, default 90).
+# BENCH_SETTLE (seconds each scanner runs, default 90), BENCH_THP.
 
 set -uo pipefail
 
@@ -37,6 +51,7 @@ settle=${BENCH_SETTLE:-90}
 GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$fill guestmem.seed=4242 ${GUEST_APPEND:-}"
 psysfs=/sys/kernel/mm/pshare
 ksysfs=/sys/kernel/mm/ksm
+thp=/sys/kernel/mm/transparent_hugepage/enabled
 mnt=/run/pshare
 
 say() { echo "$*"; }
@@ -57,6 +72,16 @@ for k in run pages_to_scan sleep_millisecs; do
 	saved_knobs[p_$k]=$(val "$psysfs/$k")
 	saved_knobs[k_$k]=$(val "$ksysfs/$k")
 done
+# The mode in brackets: "always [madvise] never" -> madvise.
+thp_mode() {
+	sed -n 's/.*\[\(.*\)\].*/\1/p' "$thp" 2>/dev/null
+}
+thp_saved=$(thp_mode)
+if [ -n "${BENCH_THP:-}" ] && ! echo "$BENCH_THP" > "$thp"; then
+	say "BENCH_THP=$BENCH_THP: cannot set $thp"
+	exit 1
+fi
+
 guests=()
 cleanup() {
 	guest_stop_all "${guests[@]}"
@@ -68,16 +93,20 @@ cleanup() {
 		echo "${saved_knobs[k_$k]}" > "$ksysfs/$k" 2>/dev/null
 	done
 }
-trap cleanup EXIT
+restore_thp() {
+	cleanup
+	[ -z "$thp_saved" ] || echo "$thp_saved" > "$thp" 2>/dev/null
+}
+trap restore_thp EXIT
 trap 'exit 130' INT TERM
 
-# ram_rss_kib PID MIB: Rss of the guest-RAM mapping of QEMU PID (the one
-# mapping at least MIB large).
-ram_rss_kib() {
-	awk -v min=$(($2 * 1024)) '
+# ram_smaps_kib PID MIB FIELD: FIELD (Rss, AnonHugePages) of the guest-RAM
+# mapping of QEMU PID (the one mapping at least MIB large), in KiB.
+ram_smaps_kib() {
+	awk -v min=$(($2 * 1024)) -v field="$3:" '
 		/^[0-9a-f]+-[0-9a-f]+ / { inmap = 0 }
 		/^Size:/ { inmap = ($2 >= min) }
-		/^Rss:/ && inmap { sum += $2 }
+		$1 == field && inmap { sum += $2 }
 		END { print sum + 0 }' "/proc/$1/smaps"
 }
 
@@ -108,13 +137,31 @@ start_guests() {
 	guest_boot_wait 1200 "${guests[@]}"
 }
 
-touched_kib() {
+# guests_kib FIELD: ram_smaps_kib FIELD summed over the guests.
+guests_kib() {
 	local i sum=0
 	for i in $(seq 1 "$nguests"); do
 		guest_load "g$i"
-		sum=$((sum + $(ram_rss_kib "$GUEST_PID" "$mem")))
+		sum=$((sum + $(ram_smaps_kib "$GUEST_PID" "$mem" "$1")))
 	done
 	echo $sum
+}
+
+# held_kib KIND: the "held" figure above, now.
+held_kib() {
+	if [ "$1" = pshare ]; then
+		echo $(( ($(val $psysfs/pages_private) + $(val $psysfs/pages_shared)) * 4 ))
+	else
+		echo $(( ($(val $ksysfs/pages_unshared) + $(val $ksysfs/pages_volatile) +
+			  $(val $ksysfs/pages_shared)) * 4 ))
+	fi
+}
+
+# used_kib: the host's used memory now (see "host" above), in KiB.
+used_kib() {
+	awk '{ v[$1] = $2 }
+		END { u = v["MemTotal:"] - v["MemFree:"] - v["Buffers:"]
+		      print u - v["Cached:"] - v["SReclaimable:"] }' /proc/meminfo
 }
 
 # saved_pages KIND: the "saved" counters above as they read now (the run
@@ -136,12 +183,13 @@ end_counters() {
 	done
 }
 
-# run_one KIND: one run; sets R_touched, R_saved, R_t90 (seconds to 90% of
+# run_one KIND: one run; sets R_touched, R_thp (KiB of it in huge pages),
+# R_held (KiB at the end), R_host (KiB the run took), R_saved, R_t90 (seconds to 90% of
 # R_saved), R_cpu90 (scanner CPU ticks until then), R_cpu (ticks in the
 # whole window), R_verified, R_end (counters at the end).
 run_one() {
-	local kind=$1 sysfs thread t0 saved0 s=0 hist=() i cpu0 e
-	R_touched=0 R_saved=0 R_t90=- R_cpu90=0 R_cpu=0 R_verified=no R_end=
+	local kind=$1 sysfs thread t0 saved0 s=0 hist=() i cpu0 e used0
+	R_touched=0 R_thp=0 R_held=0 R_host=0 R_saved=0 R_t90=- R_cpu90=0 R_cpu=0 R_verified=no R_end=
 	if [ "$kind" = pshare ]; then
 		sysfs=$psysfs thread=pshare_scand
 	else
@@ -149,8 +197,10 @@ run_one() {
 	fi
 	echo 0 > "$psysfs/run"
 	echo 2 > "$ksysfs/run"
+	used0=$(used_kib)
 	start_guests "$kind" || { say "  $kind: the guests did not come up"; return 1; }
-	R_touched=$(touched_kib)
+	R_touched=$(guests_kib Rss)
+	R_thp=$(guests_kib AnonHugePages)
 	saved0=$(saved_pages "$kind")
 	# As fast as each can: the largest batch, no sleep.
 	echo 65536 > "$sysfs/pages_to_scan"
@@ -165,6 +215,8 @@ run_one() {
 	done
 	R_cpu=$(( $(cpu_ticks "$thread") - cpu0 ))
 	R_saved=$s
+	R_held=$(held_kib "$kind")
+	R_host=$(( $(used_kib) - used0 ))
 	for i in "${hist[@]}"; do
 		IFS=: read -r -a e <<<"$i"
 		if [ "${e[1]}" -ge $((s * 9 / 10)) ]; then
@@ -191,13 +243,14 @@ run_one() {
 hz=$(getconf CLK_TCK)
 say "Real guests: $nguests identical KVM guests of $mem MiB, each writing the same $fill MiB,"
 say "scanners at full speed for $settle s (pshare on regions; KSM on QEMU's anonymous RAM)"
+say "transparent huge pages: $(thp_mode)"
 declare -A res ends
 for kind in pshare ksm; do
 	if run_one "$kind"; then
-		res[$kind]="$R_touched $R_saved $R_t90 $R_cpu90 $R_cpu $R_verified"
+		res[$kind]="$R_touched $R_saved $R_t90 $R_cpu90 $R_cpu $R_verified $R_thp $R_held $R_host"
 		ends[$kind]=$R_end
 	else
-		res[$kind]="0 0 - 0 0 no"
+		res[$kind]="0 0 - 0 0 no 0 0 0"
 		cleanup
 	fi
 done
@@ -206,10 +259,13 @@ printf '%-34s %12s %12s\n' "" pshare KSM
 row() {
 	printf '%-34s %12s %12s\n' "$1" "$2" "$3"
 }
-read -r pt ps p9 pc pw pv <<<"${res[pshare]}"
-read -r kt ks k9 kc kw kv <<<"${res[ksm]}"
+read -r pt ps p9 pc pw pv ph pk pu <<<"${res[pshare]}"
+read -r kt ks k9 kc kw kv kh kk ku <<<"${res[ksm]}"
 row "guest RAM touched (MiB)" $((pt / 1024)) $((kt / 1024))
+row "  of that in huge pages (MiB)" $((ph / 1024)) $((kh / 1024))
 row "saved by merging (MiB)" $((ps / 256)) $((ks / 256))
+row "held at the end (MiB)" $((pk / 1024)) $((kk / 1024))
+row "host memory the run took (MiB)" $((pu / 1024)) $((ku / 1024))
 pct() { [ "$2" -gt 0 ] && echo "$(( $1 * 4 * 1000 / $2 / 10 )).$(( $1 * 4 * 1000 / $2 % 10 ))%" || echo -; }
 row "saved / touched" "$(pct "$ps" "$pt")" "$(pct "$ks" "$kt")"
 secs() { awk -v t="$1" -v h="$hz" 'BEGIN{printf "%.2f", t/h}'; }
