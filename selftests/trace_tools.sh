@@ -83,6 +83,20 @@ make_events() {
 	events="pages_sharing +$i, cow_breaks +$(($(cat "$sysfs/cow_breaks") - cow0))"
 }
 
+# verdict NAME MERGES COWS WHAT LOG: one example's result. It must have
+# counted every merge and the copy-on-write break make_events caused; WHAT
+# says what it counted, LOG is its output, shown on failure.
+verdict() {
+	if [ -z "$events" ]; then
+		not_ok "$1 # nothing merged in 30 s"
+	elif [ "${2:-0}" -ge 63 ] && [ "${3:-0}" -ge 1 ]; then
+		ok "$1: $4 ($events)"
+	else
+		not_ok "$1 # $4 ($events)"
+		sed 's/^/# /' "$5"
+	fi
+}
+
 if [ ! -d "$sysfs" ] || ! grep -qE "^[^ ]+ $mnt pshare " /proc/mounts; then
 	skip "perf example" "pshare is not loaded and mounted at $mnt"
 	skip "bpftrace example" "pshare is not loaded and mounted at $mnt"
@@ -109,14 +123,8 @@ else
 	wait "$pid"
 	merges=$(awk '$2 == "pshare:pshare_merge" { gsub(/,/, "", $1); print $1 }' "$tmp/perf")
 	cows=$(awk '$2 == "pshare:pshare_cow_break" { gsub(/,/, "", $1); print $1 }' "$tmp/perf")
-	if [ -z "$events" ]; then
-		not_ok "perf example # nothing merged in 30 s"
-	elif [ "${merges:-0}" -ge 63 ] && [ "${cows:-0}" -ge 1 ]; then
-		ok "perf example: pshare_merge $merges, pshare_cow_break $cows ($events)"
-	else
-		not_ok "perf example # pshare_merge ${merges:-none}, pshare_cow_break ${cows:-none} ($events)"
-		sed 's/^/# /' "$tmp/perf"
-	fi
+	verdict "perf example" "$merges" "$cows" \
+		"pshare_merge ${merges:-none}, pshare_cow_break ${cows:-none}" "$tmp/perf"
 fi
 
 # 2. bpftrace: merges by kind and COW breaks per inode, until Ctrl-C.
@@ -142,14 +150,8 @@ else
 	wait "$pid"
 	merges=$(awk -F': ' '/^@merges\[/ { s += $2 } END { print s + 0 }' "$tmp/bpf")
 	cows=$(awk -F': ' -v k="@cow[$(ino)]" '$1 == k { print $2 }' "$tmp/bpf")
-	if [ -z "$events" ]; then
-		not_ok "bpftrace example # nothing merged in 30 s"
-	elif [ "$merges" -ge 63 ] && [ "${cows:-0}" -ge 1 ]; then
-		ok "bpftrace example: @merges $merges in all, @cow[ino $(ino)] $cows ($events)"
-	else
-		not_ok "bpftrace example # @merges $merges, @cow[$(ino)] ${cows:-none} ($events)"
-		sed 's/^/# /' "$tmp/bpf"
-	fi
+	verdict "bpftrace example" "$merges" "$cows" \
+		"@merges $merges in all, @cow[ino $(ino)] ${cows:-none}" "$tmp/bpf"
 fi
 
 [ "$failed" -eq 0 ]
