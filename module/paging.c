@@ -7,7 +7,7 @@
  * administrator gave the region (PSHARE_IOC_REGION_SET_BACKING) and frees
  * their frames, as ESX pages a VM to its swap file (section 3 of the
  * paper). The page's content lives at the same offset in the backing file
- * as in the region; its pmap entry becomes PSHARE_PAGED_ENTRY, and the
+ * as in the region; its pmap entry becomes a paged entry, and the
  * next access (fault, read(2), write(2)) reads it back into a new frame.
  *
  * Victims: pages the sampler saw touched lately (PSHARE_MARK_ACTIVE) go
@@ -21,8 +21,11 @@
  * backing file's own locks (i_rwsem) are taken under mmap_lock by anyone
  * who write(2)s it from a mapped buffer, so they must never nest inside a
  * frame lock. The frame is freed only if, locked again, it is still
- * isolated and unchanged. An entry moves from PAGED to a frame by
- * cmpxchg, so concurrent page-ins and truncation account a page once.
+ * isolated and unchanged. An entry moves from paged to a frame by
+ * cmpxchg, so concurrent page-ins and truncation account a page once, and
+ * each page-out stores a paged entry of a new generation, so a page-in
+ * whose entry went out again while it read cannot install a stale copy
+ * (pshare_paged_entry()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -150,14 +153,15 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	loff_t pos = (loff_t)ppn << PAGE_SHIFT;
 	struct file *backing;
 	struct page *page;
+	void *addr, *entry;
 	ssize_t n;
-	void *addr;
 
 	/* While the entry is PAGED the backing file cannot be replaced. */
 	spin_lock(&r->backing_lock);
 	backing = r->backing ? get_file(r->backing) : NULL;
 	spin_unlock(&r->backing_lock);
-	if (xa_load(&r->pmap, ppn) != PSHARE_PAGED_ENTRY) {
+	entry = xa_load(&r->pmap, ppn);
+	if (!pshare_entry_paged(entry)) {
 		page = NULL;
 		goto out;
 	}
@@ -190,9 +194,12 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 		page = ERR_PTR(n == -ENOMEM ? -ENOMEM : -EIO);
 		goto out;
 	}
-	if (xa_cmpxchg(&r->pmap, ppn, PSHARE_PAGED_ENTRY, page, GFP_KERNEL) !=
-	    PSHARE_PAGED_ENTRY) {
-		/* Read back by another fault, or truncated, meanwhile. */
+	if (xa_cmpxchg(&r->pmap, ppn, entry, page, GFP_KERNEL) != entry) {
+		/*
+		 * Read back by another fault, or truncated, meanwhile; or
+		 * read back, changed and paged out again: then what was read
+		 * here is stale, and the entry's generation tells.
+		 */
 		pshare_frame_discard(page);
 		page = NULL;
 		goto out;
@@ -260,7 +267,7 @@ static int pshare_page_out_one(struct pshare_region *r, pgoff_t ppn,
 	if (!same)
 		goto out;
 	/* Replacing a present entry allocates nothing. */
-	xa_store(&r->pmap, ppn, PSHARE_PAGED_ENTRY, GFP_NOWAIT);
+	xa_store(&r->pmap, ppn, pshare_paged_entry(++r->paged_gen), GFP_NOWAIT);
 	pshare_move_begin(r);
 	pshare_frame_unuse(r, page);
 	pshare_account_paged(r, 1);

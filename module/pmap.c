@@ -171,13 +171,14 @@ void pshare_move_end(struct pshare_region *r)
  * the first: none changed a counter in between. Moves are a few
  * instructions long, so a retry is rare; after a few, the reader sleeps a
  * tick, so that a mover preempted in the middle can finish even under a
- * reader of higher priority on the same CPU.
+ * reader of higher priority on the same CPU. Process context only.
  */
 void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c)
 {
 	unsigned int tries = 0;
 	long done;
 
+	might_sleep();
 	for (;;) {
 		done = atomic_long_read(&r->moves_done);
 		smp_rmb();	/* pairs with pshare_move_end() */
@@ -252,7 +253,7 @@ static struct page *pshare_entry_get(struct pshare_region *r, pgoff_t ppn)
 			page = NULL;
 			break;
 		}
-		if (entry == PSHARE_PAGED_ENTRY) {
+		if (pshare_entry_paged(entry)) {
 			rcu_read_unlock();
 			page = pshare_entry_lock(r, ppn);
 			if (!IS_ERR_OR_NULL(page))
@@ -292,7 +293,7 @@ struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
 			rcu_read_unlock();
 			return NULL;
 		}
-		if (entry == PSHARE_PAGED_ENTRY) {
+		if (pshare_entry_paged(entry)) {
 			rcu_read_unlock();
 			if (!page_in)
 				return NULL;
@@ -507,7 +508,7 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 		struct page *page;
 
 		/* A racing page-in loses its cmpxchg; one side accounts. */
-		if (entry == PSHARE_PAGED_ENTRY) {
+		if (pshare_entry_paged(entry)) {
 			if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) == entry) {
 				atomic_long_dec(&r->pages_paged);
 				atomic_long_dec(&pshare_stats.pages_paged);
@@ -656,6 +657,7 @@ void pshare_region_init(struct pshare_region *r)
 	spin_lock_init(&r->backing_lock);
 	mutex_init(&r->paging_lock);
 	atomic_long_set(&r->pages_paged, 0);
+	r->paged_gen = 0;
 	atomic_long_set(&r->paged_out, 0);
 	atomic_long_set(&r->paged_in, 0);
 	r->reclaim_cursor = 0;

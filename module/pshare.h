@@ -63,7 +63,9 @@ struct pshare_sample {
  *			changed under @paging_lock and @backing_lock
  * @backing_lock:	guards @backing for page-in
  * @paging_lock:	serializes page-out rounds and backing changes
- * @pages_paged:	entries equal to PSHARE_PAGED_ENTRY
+ * @pages_paged:	paged-out entries (pshare_entry_paged())
+ * @paged_gen:		page-outs of this region, ever, under @paging_lock:
+ *			the generation in each paged-out entry
  * @paged_out:		pages written to @backing, ever
  * @paged_in:		pages read back from @backing, ever
  * @reclaim_cursor:	where page-out resumes, under @paging_lock
@@ -94,6 +96,7 @@ struct pshare_region {
 	spinlock_t backing_lock;
 	struct mutex paging_lock;
 	atomic_long_t pages_paged;
+	unsigned long paged_gen;
 	atomic_long_t paged_out;
 	atomic_long_t paged_in;
 	pgoff_t reclaim_cursor;
@@ -109,8 +112,22 @@ struct pshare_region {
 /* The pmap value of a page mapped to the zero frame. */
 #define PSHARE_ZERO_ENTRY	xa_mk_value(0)
 
-/* The pmap value of a page paged out to the region's backing file. */
-#define PSHARE_PAGED_ENTRY	xa_mk_value(1)
+/*
+ * The pmap value of a page paged out to the region's backing file: an odd
+ * value, a new one for each page-out (@gen is the region's paged_gen). A
+ * page-in replaces exactly the value it found, so a page-in that read the
+ * file while the page came back in (by another path), changed and went out
+ * again loses its cmpxchg instead of installing the stale copy it read.
+ */
+static inline void *pshare_paged_entry(unsigned long gen)
+{
+	return xa_mk_value(((gen << 1) | 1) & LONG_MAX);
+}
+
+static inline bool pshare_entry_paged(const void *entry)
+{
+	return xa_is_value(entry) && (xa_to_value(entry) & 1);
+}
 
 /* pmap marks: sampled this period and not touched yet; touched lately. */
 #define PSHARE_MARK_SAMPLED	XA_MARK_0

@@ -1107,6 +1107,104 @@ TEST_F_TIMEOUT(reclaim, paging_stress, RC_RECLAIM_SECONDS_MAX + 900)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Page-in racing page-out                                                */
+
+#define PR_PAGES	32UL
+#define PR_READERS	2
+#define PR_RECLAIM_NOW	"/sys/kernel/debug/pshare/reclaim_now"
+
+struct pr_shared {
+	int fd;
+	atomic_int stop;
+	atomic_ulong reads;
+};
+
+/* Read pages of the region, so page-ins run in several tasks at once. */
+static void *pr_reader_main(void *arg)
+{
+	struct pr_shared *s = arg;
+	unsigned char buf[PS_PAGE];
+	unsigned long pg = 0;
+
+	while (!atomic_load(&s->stop)) {
+		if (pread(s->fd, buf, PS_PAGE, (pg++ % PR_PAGES) * PS_PAGE) ==
+		    (ssize_t)PS_PAGE)
+			atomic_fetch_add(&s->reads, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Two readers page a small region in over and over, a writer gives each
+ * page a new generation of content (its write pages the page in first),
+ * and this task pages everything out as fast as it can. A page-in that
+ * read the backing file, then lost the CPU while the page came in by
+ * another task, was rewritten and paged out again, must not install the
+ * old copy it read: before each write the writer checks that the page
+ * still holds the last generation it wrote.
+ */
+TEST_F_TIMEOUT(reclaim, page_in_races_page_out, 600)
+{
+	struct pr_shared s = { .fd = self->r[0].fd };
+	unsigned char want[PS_PAGE], got[PS_PAGE];
+	unsigned long gen[PR_PAGES] = { 0 }, writes = 0, rounds = 0, pg;
+	pthread_t readers[PR_READERS];
+	struct pshare_region_stats st;
+	int sec = rc_reclaim_seconds(), i;
+	char stale[160] = "";
+	double end;
+
+	if (access(PR_RECLAIM_NOW, W_OK))
+		PS_SKIP("no " PR_RECLAIM_NOW " (debugfs not mounted, or an older module)");
+	self->backing[0] = rc_tmpfile(_metadata, 0);
+	ASSERT_LE(0, self->backing[0]);
+	ASSERT_EQ(0, rc_backing(self->dev, s.fd, self->backing[0]));
+	ASSERT_EQ(0, ftruncate(s.fd, PR_PAGES * PS_PAGE));
+	for (pg = 0; pg < PR_PAGES; pg++) {
+		rc_fill(want, pg << 32);
+		ASSERT_EQ((ssize_t)PS_PAGE, pwrite(s.fd, want, PS_PAGE, pg * PS_PAGE));
+	}
+	RC_KNOB("limit_pages", 1);
+	for (i = 0; i < PR_READERS; i++)
+		ASSERT_EQ(0, pthread_create(&readers[i], NULL, pr_reader_main, &s));
+
+	end = rc_now() + sec;
+	for (pg = 0; rc_now() < end && !stale[0]; pg = (pg + 1) % PR_PAGES) {
+		ASSERT_EQ((ssize_t)PS_PAGE, pread(s.fd, got, PS_PAGE, pg * PS_PAGE));
+		rc_fill(want, pg << 32 | gen[pg]);
+		if (memcmp(got, want, PS_PAGE)) {
+			for (i = 0; i <= (int)gen[pg]; i++) {
+				rc_fill(want, pg << 32 | i);
+				if (!memcmp(got, want, PS_PAGE))
+					break;
+			}
+			snprintf(stale, sizeof(stale),
+				 "page %lu holds generation %d, not %lu (-1: none)",
+				 pg, i <= (int)gen[pg] ? i : -1, gen[pg]);
+			break;
+		}
+		rc_fill(want, pg << 32 | ++gen[pg]);
+		ASSERT_EQ((ssize_t)PS_PAGE, pwrite(s.fd, want, PS_PAGE, pg * PS_PAGE));
+		writes++;
+		if (pg % 4 == 3) {
+			ASSERT_EQ(0, ps_write_file(PR_RECLAIM_NOW, "1"));
+			rounds++;
+		}
+	}
+	atomic_store(&s.stop, 1);
+	for (i = 0; i < PR_READERS; i++)
+		pthread_join(readers[i], NULL);
+	RC_KNOB("limit_pages", 0);
+	PS_STATS(self->dev, s.fd, &st);
+	TH_LOG("%lu writes, %lu reclaim rounds, %lu reads by the readers; paged out %llu, in %llu",
+	       writes, rounds, (unsigned long)atomic_load(&s.reads),
+	       (unsigned long long)st.paged_out, (unsigned long long)st.paged_in);
+	EXPECT_EQ(0, stale[0]) TH_LOG("stale page-in: %s", stale);
+	EXPECT_LT(0, st.paged_out);
+	EXPECT_LT(0, st.paged_in);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Sampling                                                               */
 
 struct rc_toucher {
