@@ -507,22 +507,33 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 	xa_for_each_range(&r->pmap, index, entry, first, last) {
 		struct page *page;
 
-		/* A racing page-in loses its cmpxchg; one side accounts. */
-		if (pshare_entry_paged(entry)) {
-			if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) == entry) {
-				atomic_long_dec(&r->pages_paged);
-				atomic_long_dec(&pshare_stats.pages_paged);
+		/*
+		 * The reclaimer takes no invalidate_lock: until the frame is
+		 * erased here it may page it out, and a paged entry left in
+		 * the range would read back the old data. So look again
+		 * until the PPN is a hole. A paged entry goes by cmpxchg.
+		 */
+		while (entry) {
+			if (pshare_entry_paged(entry)) {
+				if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) ==
+				    entry) {
+					atomic_long_dec(&r->pages_paged);
+					atomic_long_dec(&pshare_stats.pages_paged);
+					break;
+				}
+			} else {
+				page = __pshare_entry_lock(r, index, false);
+				if (page) {
+					xa_erase(&r->pmap, index);
+					pshare_frame_unuse(r, page);
+					unlock_page(page);
+					pshare_frame_put_entry(page);
+					put_page(page);
+					break;
+				}
 			}
-			continue;
+			entry = xa_load(&r->pmap, index);
 		}
-		page = __pshare_entry_lock(r, index, false);
-		if (!page)
-			continue;
-		xa_erase(&r->pmap, index);
-		pshare_frame_unuse(r, page);
-		unlock_page(page);
-		pshare_frame_put_entry(page);
-		put_page(page);
 		cond_resched();
 	}
 	unmap_mapping_pages(mapping, first, last - first + 1, false);

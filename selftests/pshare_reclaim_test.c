@@ -1117,7 +1117,24 @@ struct pr_shared {
 	int fd;
 	atomic_int stop;
 	atomic_ulong reads;
+	atomic_ulong rounds;
+	atomic_int pager_err;
 };
+
+/* Page the region out, round after round, beside the writer. */
+static void *pr_pager_main(void *arg)
+{
+	struct pr_shared *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		if (ps_write_file(PR_RECLAIM_NOW, "1")) {
+			atomic_store(&s->pager_err, errno);
+			break;
+		}
+		atomic_fetch_add(&s->rounds, 1);
+	}
+	return NULL;
+}
 
 /* Read pages of the region, so page-ins run in several tasks at once. */
 static void *pr_reader_main(void *arg)
@@ -1135,20 +1152,22 @@ static void *pr_reader_main(void *arg)
 }
 
 /*
- * Two readers page a small region in over and over, a writer gives each
- * page a new generation of content (its write pages the page in first),
- * and this task pages everything out as fast as it can. A page-in that
- * read the backing file, then lost the CPU while the page came in by
- * another task, was rewritten and paged out again, must not install the
- * old copy it read: before each write the writer checks that the page
- * still holds the last generation it wrote.
+ * Two readers page a small region in over and over, this task gives each
+ * page a new generation of content (its write pages the page in first) or
+ * every third time punches it, and a pager thread pages everything out as
+ * fast as it can. A page-in that read the backing file, then lost the CPU
+ * while the page came in by another task, was rewritten and paged out
+ * again, must not install the old copy it read; a punch racing a page-out
+ * must not leave the page paged out. Before each write the writer checks
+ * that the page holds what it last wrote (zeros after a punch).
  */
 TEST_F_TIMEOUT(reclaim, page_in_races_page_out, 600)
 {
 	struct pr_shared s = { .fd = self->r[0].fd };
 	unsigned char want[PS_PAGE], got[PS_PAGE];
-	unsigned long gen[PR_PAGES] = { 0 }, writes = 0, rounds = 0, pg;
-	pthread_t readers[PR_READERS];
+	unsigned long gen[PR_PAGES] = { 0 }, writes = 0, punches = 0, pg;
+	bool punched[PR_PAGES] = { false };
+	pthread_t readers[PR_READERS], pager;
 	struct pshare_region_stats st;
 	int sec = rc_reclaim_seconds(), i;
 	char stale[160] = "";
@@ -1167,11 +1186,15 @@ TEST_F_TIMEOUT(reclaim, page_in_races_page_out, 600)
 	RC_KNOB("limit_pages", 1);
 	for (i = 0; i < PR_READERS; i++)
 		ASSERT_EQ(0, pthread_create(&readers[i], NULL, pr_reader_main, &s));
+	ASSERT_EQ(0, pthread_create(&pager, NULL, pr_pager_main, &s));
 
 	end = rc_now() + sec;
 	for (pg = 0; rc_now() < end && !stale[0]; pg = (pg + 1) % PR_PAGES) {
 		ASSERT_EQ((ssize_t)PS_PAGE, pread(s.fd, got, PS_PAGE, pg * PS_PAGE));
-		rc_fill(want, pg << 32 | gen[pg]);
+		if (punched[pg])
+			memset(want, 0, PS_PAGE);
+		else
+			rc_fill(want, pg << 32 | gen[pg]);
 		if (memcmp(got, want, PS_PAGE)) {
 			for (i = 0; i <= (int)gen[pg]; i++) {
 				rc_fill(want, pg << 32 | i);
@@ -1179,27 +1202,36 @@ TEST_F_TIMEOUT(reclaim, page_in_races_page_out, 600)
 					break;
 			}
 			snprintf(stale, sizeof(stale),
-				 "page %lu holds generation %d, not %lu (-1: none)",
-				 pg, i <= (int)gen[pg] ? i : -1, gen[pg]);
+				 "page %lu holds generation %d, not %lu%s (-1: none)",
+				 pg, i <= (int)gen[pg] ? i : -1, gen[pg],
+				 punched[pg] ? " punched" : "");
 			break;
+		}
+		punched[pg] = !punched[pg] && gen[pg] % 3 == 2;
+		if (punched[pg]) {
+			ASSERT_EQ(0, fallocate(s.fd, FALLOC_FL_PUNCH_HOLE |
+					       FALLOC_FL_KEEP_SIZE,
+					       pg * PS_PAGE, PS_PAGE));
+			punches++;
+			continue;
 		}
 		rc_fill(want, pg << 32 | ++gen[pg]);
 		ASSERT_EQ((ssize_t)PS_PAGE, pwrite(s.fd, want, PS_PAGE, pg * PS_PAGE));
 		writes++;
-		if (pg % 4 == 3) {
-			ASSERT_EQ(0, ps_write_file(PR_RECLAIM_NOW, "1"));
-			rounds++;
-		}
 	}
 	atomic_store(&s.stop, 1);
+	pthread_join(pager, NULL);
 	for (i = 0; i < PR_READERS; i++)
 		pthread_join(readers[i], NULL);
 	RC_KNOB("limit_pages", 0);
 	PS_STATS(self->dev, s.fd, &st);
-	TH_LOG("%lu writes, %lu reclaim rounds, %lu reads by the readers; paged out %llu, in %llu",
-	       writes, rounds, (unsigned long)atomic_load(&s.reads),
+	TH_LOG("%lu writes, %lu punches, %lu reclaim rounds, %lu reads by the readers; paged out %llu, in %llu",
+	       writes, punches, (unsigned long)atomic_load(&s.rounds),
+	       (unsigned long)atomic_load(&s.reads),
 	       (unsigned long long)st.paged_out, (unsigned long long)st.paged_in);
-	EXPECT_EQ(0, stale[0]) TH_LOG("stale page-in: %s", stale);
+	EXPECT_EQ(0, atomic_load(&s.pager_err))
+		TH_LOG("reclaim_now: %s", strerror(atomic_load(&s.pager_err)));
+	EXPECT_EQ(0, stale[0]) TH_LOG("stale page: %s", stale);
 	EXPECT_LT(0, st.paged_out);
 	EXPECT_LT(0, st.paged_in);
 }
