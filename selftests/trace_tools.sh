@@ -118,7 +118,13 @@ else
 	cmd=${cmd/sleep 10/sleep 20}
 	eval "$cmd" > "$tmp/perf" 2>&1 &
 	pid=$!
-	sleep 3		# perf is counting once its events are enabled
+	# perf enables its counters, then execs the workload: count from
+	# when "sleep 20" runs (a fixed wait was too short on the debug kernel).
+	for i in $(seq 600); do
+		pgrep -xf 'sleep 20' >/dev/null && break
+		sleep 0.1
+	done
+	sleep 1
 	make_events
 	wait "$pid"
 	merges=$(awk '$2 == "pshare:pshare_merge" { gsub(/,/, "", $1); print $1 }' "$tmp/perf")
