@@ -66,6 +66,11 @@ soak: selftests
 demo:
 	bash scripts/demo.sh
 
+# Boot the test VM N times under nested-guest load and count the panics.
+N ?= 20
+kvm-repeat:
+	bash scripts/kvm-repeat.sh $(N)
+
 bench:
 	bash scripts/bench.sh
 
@@ -120,6 +125,6 @@ clean:
 	-$(MAKE) -C selftests clean
 	rm -rf build
 
-.PHONY: all module tools selftests deps check vm fuzz soak demo bench experiments style clean \
+.PHONY: all module tools selftests deps check vm fuzz soak demo kvm-repeat bench experiments style clean \
 	install install-module install-tools uninstall uninstall-tools \
 	dkms-src dkms-install dkms-uninstall

@@ -3,7 +3,11 @@
 #
 # Build pshare.ko out of tree for one of the test kernels:
 #
-#   bash scripts/build.sh stock     against the installed Debian kernel headers
+#   bash scripts/build.sh stock     against Debian 12's 6.1 headers
+#   bash scripts/build.sh lts       against Debian 12's 6.12 headers
+#   bash scripts/build.sh newest    against the newest kernel's headers, with
+#                                   its compiler, in the Debian 13 root
+#                                   (scripts/newest-root.sh, made if needed)
 #   bash scripts/build.sh debug     against the debug kernel (built if needed)
 #
 # Kbuild, module/ and uapi/ are copied to build/<flavor>/src/ (rsync keeps the
@@ -15,24 +19,39 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 flavor=${1:-}
-case $flavor in
-stock | debug) ;;
-*) die "usage: $0 stock|debug" ;;
-esac
+flavor_ok "$flavor" || die "usage: $0 ${PSHARE_FLAVORS// /|}"
 
-if [ "$flavor" = debug ]; then
-	kdir=$(bash "$PSHARE_TOP/scripts/debug-kernel.sh" | tail -n1)
-else
-	kdir=$(stock_kdir) || die "no stock kernel headers found: run 'make deps'"
-fi
-[ -f "$kdir/Makefile" ] || die "$kdir is not a kernel build directory"
+# in_root: run a command where the kernel's build directory is (the Debian
+# 13 root for the newest kernel, this machine for the others).
+in_root() {
+	"$@"
+}
+case $flavor in
+debug) kdir=$(bash "$PSHARE_TOP/scripts/debug-kernel.sh" | tail -n1) ;;
+newest)
+	bash "$PSHARE_TOP/scripts/newest-root.sh" >/dev/null ||
+		die "the Debian 13 root for the newest kernel could not be made"
+	kdir=$(kdir_for newest)
+	root=$PSHARE_NEWEST_ROOT
+	in_root() {
+		chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"
+	}
+	;;
+*) kdir=$(kdir_for "$flavor") || die "no $flavor kernel headers found: run 'make deps'" ;;
+esac
+[ -f "${root:-}$kdir/Makefile" ] || die "$kdir is not a kernel build directory"
 
 [ -f "$PSHARE_TOP/Kbuild" ] || die "$PSHARE_TOP/Kbuild missing"
 ls "$PSHARE_TOP"/module/*.c >/dev/null 2>&1 || die "no module/*.c yet: nothing to build"
 
 out=$PSHARE_TOP/build/$flavor
 src=$out/src
-mkdir -p "$src"
+# Inside the root the sources live under its /tmp, one directory per work
+# tree, and the build sees them there.
+if [ -n "${root:-}" ]; then
+	src=$root/tmp/pshare-$(echo "$PSHARE_TOP" | sha256sum | cut -c1-12)
+fi
+mkdir -p "$out" "$src"
 # One build per flavor at a time (several people share a work tree).
 exec 9>"$out/.lock"
 flock 9
@@ -48,7 +67,7 @@ log=$out/build.log
 rm -f "$out/pshare.ko" "$out/pshare_kunit.ko"
 # -Werror keeps a warned-about object from being built, so the warning shows
 # again on the next (incremental) build instead of vanishing.
-if ! make -C "$kdir" M="$src" KCFLAGS=-Werror modules >"$log" 2>&1; then
+if ! in_root make -C "$kdir" M="${src#"${root:-}"}" KCFLAGS=-Werror modules >"$log" 2>&1; then
 	cat "$log" >&2
 	die "building pshare.ko for the $flavor kernel failed"
 fi

@@ -3,11 +3,13 @@
 #
 # `make check`: the whole pshare test suite.
 #
-#   1. host: install missing packages, build the debug kernel, build pshare.ko
-#      for the stock and the debug kernel (warnings are errors), `make tools`,
+#   1. host: install missing packages, make the Debian 13 root for the newest
+#      kernel, build the debug kernel, build pshare.ko for every tested
+#      kernel (warnings are errors), `make tools`,
 #      `make selftests`, `make style` (checkpatch and sparse, scripts/style.sh),
 #      the DKMS build (scripts/dkms-check.sh, temporary trees only);
-#   2. for the stock and then the debug kernel: boot a test VM
+#   2. for each tested kernel (scripts/lib.sh: stock = 6.1, lts = 6.12,
+#      newest = trixie-backports' kernel, debug = 6.12 with KASAN etc.): boot a test VM
 #      (scripts/vm.sh), run `bash selftests/run.sh` there, and add two harness
 #      results: "console clean (<kernel>)" (no BUG/WARNING/KASAN/lockdep/
 #      kmemleak report, scripts/console-check.sh) and "vm exited normally
@@ -17,15 +19,19 @@
 # skipped" over all results ("ok" = passed unless "# SKIP", "not ok" =
 # failed). Exits 0 only when nothing failed and something ran.
 #
-# Environment: PSHARE_CHECK_KERNELS (default "stock debug"),
+# Environment: PSHARE_CHECK_KERNELS (default "stock lts newest debug"),
 # PSHARE_CHECK_TIMEOUT_STOCK / _DEBUG (VM timeouts in seconds, default 2400 /
-# 3900), PSHARE_CHECK_VERBOSE=1 shows the VM consoles live.
+# 3900; the first is for every non-debug kernel), PSHARE_CHECK_VERBOSE=1
+# shows the VM consoles live.
 
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PSHARE_TOP" || exit 1
 
-kernels=${PSHARE_CHECK_KERNELS:-stock debug}
+kernels=${PSHARE_CHECK_KERNELS:-$PSHARE_FLAVORS}
+for k in $kernels; do
+	flavor_ok "$k" || { echo "PSHARE_CHECK_KERNELS: unknown kernel '$k' (known: $PSHARE_FLAVORS)"; echo "0 passed, 1 failed"; exit 1; }
+done
 out=$PSHARE_TOP/build/check
 mkdir -p "$out" "$PSHARE_TOP/build/vm-out"
 
@@ -51,7 +57,9 @@ summary() {
 	for k in host $kernels; do
 		[ -f "$out/$k.counts" ] || continue
 		read -r p f s <"$out/$k.counts"
-		echo "# $k: $p passed, $f failed, $s skipped"
+		v=
+		[ "$k" = host ] || v=" ($(cat "$out/$k.version" 2>/dev/null || echo '?'))"
+		echo "# $k$v: $p passed, $f failed, $s skipped"
 	done
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ] && [ $((passed + skipped)) -gt 0 ]
@@ -84,6 +92,10 @@ declare -A usable
 host_step "dependencies installed (scripts/deps.sh)" bash scripts/deps.sh || deps_bad=1
 if [ -z "${deps_bad:-}" ]; then
 	for k in $kernels; do usable[$k]=1; done
+	if [[ " $kernels " == *" newest "* ]]; then
+		host_step "Debian 13 root with the newest kernel (scripts/newest-root.sh)" bash scripts/newest-root.sh ||
+			usable[newest]=
+	fi
 	if [[ " $kernels " == *" debug "* ]]; then
 		host_step "debug kernel built (scripts/debug-kernel.sh)" bash scripts/debug-kernel.sh ||
 			usable[debug]=
@@ -191,6 +203,8 @@ for k in $kernels; do
 			fi
 		fi
 	} >"$tap"
+	# The release the VM ran, as selftests/run.sh printed it.
+	sed -n 's/^# pshare selftests on \([^ ]*\) .*/\1/p' "$tap" | head -n1 >"$out/$k.version"
 	rm -f "$vmtap"
 	cat "$tap"
 	count_tap "$tap" >"$out/$k.counts"

@@ -7,7 +7,7 @@
 #   bash scripts/debug-kernel.sh              build if needed, print the O= dir
 #   bash scripts/debug-kernel.sh --print-dir  only print the O= dir
 #
-# The kernel is linux-source-6.1 configured as tinyconfig plus
+# The kernel is linux-source-6.12 (the LTS line new hosts run) configured as tinyconfig plus
 # scripts/debug-kernel.config, built out of tree into
 # /var/cache/pshare/debug-kernel-<hash of fragment and source version>/, which
 # is a complete KDIR for out-of-tree module builds. A finished build is reused;
@@ -21,15 +21,17 @@ set -euo pipefail
 frag=$PSHARE_TOP/scripts/debug-kernel.config
 jobs=${PSHARE_JOBS:-2}
 
-if [ ! -f "$PSHARE_KSRC/Makefile" ]; then
-	[ -f "$PSHARE_KSRC_TAR" ] ||
-		die "$PSHARE_KSRC_TAR missing: run 'make deps' (installs linux-source-6.1)"
-	note "extracting $PSHARE_KSRC_TAR into $PSHARE_CACHE"
-	mkdir -p "$PSHARE_CACHE"
-	tar -C "$PSHARE_CACHE" -xf "$PSHARE_KSRC_TAR"
+if [ ! -f "$PSHARE_DEBUG_KSRC/Makefile" ]; then
+	[ -f "$PSHARE_DEBUG_KSRC_TAR" ] ||
+		die "$PSHARE_DEBUG_KSRC_TAR missing: run 'make deps' (installs $PSHARE_DEBUG_KSRC_PKG)"
+	note "extracting $PSHARE_DEBUG_KSRC_TAR into $PSHARE_DEBUG_KSRC"
+	rm -rf "$PSHARE_DEBUG_KSRC.tmp"
+	mkdir -p "$PSHARE_DEBUG_KSRC.tmp"
+	tar -C "$PSHARE_DEBUG_KSRC.tmp" --strip-components=1 -xf "$PSHARE_DEBUG_KSRC_TAR"
+	mv "$PSHARE_DEBUG_KSRC.tmp" "$PSHARE_DEBUG_KSRC"
 fi
 
-out=$(debug_kdir) || die "cannot locate the kernel source in $PSHARE_KSRC"
+out=$(debug_kdir) || die "cannot locate the kernel source in $PSHARE_DEBUG_KSRC"
 if [ "${1:-}" = "--print-dir" ]; then
 	echo "$out"
 	exit 0
@@ -76,7 +78,7 @@ note "building debug kernel in $out (log: $log); this takes several minutes"
 start=$(date +%s)
 
 kmake() {
-	make -C "$PSHARE_KSRC" O="$out" ARCH=x86_64 "$@"
+	make -C "$PSHARE_DEBUG_KSRC" O="$out" ARCH=x86_64 "$@"
 }
 
 # Seed a new configuration from the finished build whose fragment differs
@@ -87,6 +89,7 @@ if [ ! -f "$out/.config" ]; then
 	for d in "$PSHARE_CACHE"/debug-kernel-*/; do
 		d=${d%/}
 		[ -f "$d/.pshare-build-complete" ] && [ -f "$d/.pshare-fragment" ] && [ ! -L "$d" ] || continue
+		[ "$(cat "$d/.pshare-ksrc-version" 2>/dev/null)" = "$(ksrc_version)" ] || continue
 		n=$(diff "$d/.pshare-fragment" "$frag" | grep -c '^[<>]' || true)
 		if [ -z "$best" ] || [ "$n" -lt "$best" ]; then
 			prev=$d best=$n
@@ -101,7 +104,7 @@ fi
 
 {
 	kmake tinyconfig
-	"$PSHARE_KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
+	"$PSHARE_DEBUG_KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
 		"$out/.config" "$frag"
 	kmake olddefconfig
 } >"$log" 2>&1 || { tail -n 40 "$log" >&2; die "configuring the debug kernel failed (see $log)"; }

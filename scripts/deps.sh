@@ -2,22 +2,26 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install what building and testing pshare needs on Debian 12 (bookworm):
-# compilers, the stock kernel with its headers and modules, the kernel source
-# for the debug kernel, QEMU and busybox for the test VMs, sparse for
-# `make style`, dkms for the packaging check, perf and bpftrace for the
-# guide's tracepoint examples. Quiet when
-# everything is already there; runs `apt-get update` once, only when a package
-# is missing. Also unpacks linux-source-6.1 into /var/cache/pshare.
+# compilers, the two kernel lines Debian 12 ships with their headers and
+# modules (6.1, and 6.12 LTS from bookworm-security: the newest
+# linux-image-6.12.*+deb12-amd64 there when first installed), the 6.12
+# kernel source for the debug kernel and the 6.1 source for checkpatch and
+# the kselftest harness, QEMU and busybox for the test VMs, debootstrap for
+# the newest kernel's Debian 13 build root (scripts/newest-root.sh), sparse
+# for `make style`, dkms for the packaging check, perf and bpftrace for the
+# guide's tracepoint examples. Quiet when everything is already there; runs
+# `apt-get update` once, only when a package is missing. Also unpacks
+# linux-source-6.1 into /var/cache/pshare.
 
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 pkgs=(
 	build-essential flex bison bc libelf-dev libssl-dev
-	linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	linux-image-amd64 linux-headers-amd64 linux-source-6.1 linux-source-6.12
 	qemu-system-x86 busybox-static
 	cpio kmod python3 e2fsprogs xz-utils rsync util-linux coreutils
-	gzip procps
+	gzip procps debootstrap
 	sparse dkms
 	linux-perf bpftrace
 )
@@ -28,21 +32,34 @@ for p in "${pkgs[@]}"; do
 	[ "$s" = installed ] || missing+=("$p")
 done
 
-if [ ${#missing[@]} -gt 0 ]; then
+# The 6.12 line: its image and headers are named by ABI version, so the
+# newest one the archive has is chosen the first time, and kept after.
+lts_missing=
+line_kver 6.12. >/dev/null || lts_missing=1
+
+if [ ${#missing[@]} -gt 0 ] || [ -n "$lts_missing" ]; then
 	[ -r /etc/debian_version ] || die "not a Debian system; install by hand: ${missing[*]}"
 	sudo=
 	if [ "$(id -u)" != 0 ]; then
 		command -v sudo >/dev/null || die "missing packages (${missing[*]}); run this as root"
 		sudo=sudo
 	fi
-	note "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -q
+	if [ -n "$lts_missing" ]; then
+		lts=$(apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' |
+			awk '{ print $1 }' | sort -V | tail -n1)
+		[ -n "$lts" ] || die "no linux-image-6.12.*+deb12-amd64 in this machine's apt sources (bookworm-security has them)"
+		missing+=("$lts" "linux-headers-${lts#linux-image-}")
+	fi
+	note "installing: ${missing[*]}"
 	$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 ver=$(stock_kver) ||
-	die "no /boot/vmlinuz-*-amd64 with matching /usr/src/linux-headers-* and /lib/modules/*: install linux-image-amd64 and linux-headers-amd64 of the same version"
+	die "no /boot/vmlinuz-6.1.*-amd64 with matching /usr/src/linux-headers-* and /lib/modules/*: install linux-image-amd64 and linux-headers-amd64 of the same version"
+lts=$(line_kver 6.12.) ||
+	die "no /boot/vmlinuz-6.12.*-amd64 with matching headers and modules: install linux-image-6.12.<N>+deb12-amd64 and linux-headers-6.12.<N>+deb12-amd64"
 
 if [ ! -f "$PSHARE_KSRC/Makefile" ]; then
 	[ -f "$PSHARE_KSRC_TAR" ] || die "$PSHARE_KSRC_TAR missing although linux-source-6.1 is installed"
@@ -53,5 +70,7 @@ fi
 
 # The stock kernel image must be readable for QEMU (Debian installs it 0600
 # when not running as root; we run as root, but say so clearly otherwise).
-[ -r "/boot/vmlinuz-$ver" ] || die "/boot/vmlinuz-$ver is not readable: run as root or chmod a+r it"
+for v in "$ver" "$lts"; do
+	[ -r "/boot/vmlinuz-$v" ] || die "/boot/vmlinuz-$v is not readable: run as root or chmod a+r it"
+done
 exit 0

@@ -6,9 +6,11 @@
 # share, and switched into it. Not for running by hand: see scripts/vm.sh.
 #
 # Kernel command line parameters (passed to init as environment):
-#   pshare_top=DIR      work tree          pshare_flavor=stock|debug
+#   pshare_top=DIR      work tree    pshare_flavor=stock|lts|newest|debug
 #   pshare_run=NAME     run directory under build/vm-out/ (holds "cmd")
 #   pshare_nomod=1      do not load pshare.ko
+#   pshare_modroot=DIR  the kernel's modules are in DIR/lib/modules, not in
+#                       the host's /lib/modules (the newest kernel)
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C.UTF-8
@@ -59,7 +61,11 @@ exec </dev/null >/dev/console 2>&1
 
 say "$(uname -r) ($flavor), $(nproc) cpus, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
 
-if [ "$flavor" = stock ]; then
+if [ -n "${pshare_modroot:-}" ]; then
+	mount --bind "$pshare_modroot/lib/modules" /lib/modules ||
+		fail "cannot mount $pshare_modroot/lib/modules on /lib/modules"
+fi
+if [ "$flavor" != debug ]; then
 	modprobe loop || say "warning: modprobe loop failed"
 	modprobe ext4 || say "warning: modprobe ext4 failed"
 	# KVM is optional: tests that need /dev/kvm skip without it.

@@ -3,7 +3,7 @@
 #
 # Run one command in a fresh QEMU (TCG) test VM and exit with its status.
 #
-#   bash scripts/vm.sh --kernel stock|debug [--mem MiB] [--timeout SEC]
+#   bash scripts/vm.sh --kernel stock|lts|newest|debug [--mem MiB] [--timeout SEC]
 #                      [--no-module] [--log FILE] [--result FILE] [-- CMD...]
 #
 # Without CMD arguments the command is taken from the environment variable
@@ -24,7 +24,9 @@
 #   exit=<command status or none>  timeout=0|1  console_clean=0|1  log=<file>
 #
 # Environment: PSHARE_VM_APPEND (extra kernel command line),
-# PSHARE_VM_QEMU_ARGS (extra QEMU arguments, word-split).
+# PSHARE_VM_QEMU_ARGS (extra QEMU arguments, word-split), PSHARE_VM_CPU,
+# PSHARE_VM_SMP and PSHARE_VM_ACCEL (QEMU's -cpu, -smp and -accel; see
+# "The emulated CPU" below before changing them).
 
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -52,7 +54,7 @@ while [ $# -gt 0 ]; do
 	*) echo "vm.sh: unknown argument '$1'" >&2; usage ;;
 	esac
 done
-case $kernel in stock | debug) ;; *) die "--kernel must be stock or debug" ;; esac
+flavor_ok "$kernel" || die "--kernel must be one of: $PSHARE_FLAVORS"
 if [ $# -gt 0 ]; then
 	cmd=$(printf '%q ' "$@")
 else
@@ -73,22 +75,29 @@ build=$PSHARE_TOP/build
 mkdir -p "$build/vm-out" "$build/vm-logs"
 
 # --- kernel and module ---------------------------------------------------------
-if [ "$kernel" = stock ]; then
-	kver=$(stock_kver) || die "no stock kernel with headers and modules: run 'make deps'"
-	bzimage=/boot/vmlinuz-$kver
-	[ -r "$bzimage" ] || die "$bzimage not readable (run as root)"
-else
+case $kernel in
+debug)
 	kdir=$(bash "$PSHARE_TOP/scripts/debug-kernel.sh" | tail -n1) || die "debug kernel build failed"
 	bzimage=$kdir/arch/x86/boot/bzImage
 	kver=debug
+	;;
+newest)
+	bash "$PSHARE_TOP/scripts/newest-root.sh" >/dev/null || die "the newest kernel is not there (scripts/newest-root.sh)"
+	;;
+esac
+if [ "$kernel" != debug ]; then
+	kver=$(kver_for "$kernel") || die "no $kernel kernel with headers and modules: run 'make deps'"
+	bzimage=$(bzimage_for "$kernel")
+	[ -r "$bzimage" ] || die "$bzimage not readable (run as root)"
 fi
+modroot=$(modroot_for "$kernel")
 if [ "$module" = 1 ]; then
 	bash "$PSHARE_TOP/scripts/build.sh" "$kernel" >/dev/null ||
 		die "pshare.ko did not build for the $kernel kernel (or use --no-module)"
 fi
 
 # --- initramfs -------------------------------------------------------------------
-# Stage one: busybox, for the stock kernel the modules needed to mount 9p, and
+# Stage one: busybox, for the Debian kernels the modules needed to mount 9p, and
 # an /init that mounts the host root and hands over to scripts/vm-init.sh.
 stage1_init() {
 	cat <<'INIT'
@@ -129,17 +138,18 @@ exec switch_root /newroot /bin/bash "$pshare_top/scripts/vm-init.sh"
 INIT
 }
 
-# Module files for the stock kernel, in load order, one path per line.
-stock_modules() {
+# Module files for a Debian kernel, in load order, one path per line (6.12
+# and newer have virtio_pci built in: modprobe then names no file for it).
+debian_modules() {
 	local m
 	for m in virtio_pci 9pnet_virtio 9p; do
-		modprobe -S "$kver" --show-depends "$m" ||
+		modprobe -d "$modroot" -S "$kver" --show-depends "$m" ||
 			die "modprobe cannot resolve $m for $kver"
 	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
 }
 
 mods=
-[ "$kernel" = stock ] && mods=$(stock_modules)
+[ -n "$modroot" ] && mods=$(debian_modules)
 key=$({
 	stage1_init
 	echo "$kver $mods"
@@ -191,9 +201,18 @@ append="console=ttyS0 panic_on_warn=1 panic=-1 oops=panic printk.time=1 loglevel
 # getrandom() callers then wait minutes for entropy under TCG.
 [ "$kernel" = debug ] && append+=" kmemleak=on pci=noacpi random.trust_cpu=on"
 append+=" pshare_top=$PSHARE_TOP pshare_flavor=$kernel pshare_run=$run pshare_nomod=$((1 - module))"
+# A kernel whose modules are not in the host's /lib/modules: vm-init.sh
+# mounts them there.
+[ -z "$modroot" ] || [ "$modroot" = / ] || append+=" pshare_modroot=$modroot"
 append+=" ${PSHARE_VM_APPEND:-}"
 
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem"
+# The emulated CPU. The inner KVM guests run on QEMU's TCG emulation of
+# AMD-V (-cpu max exposes svm and npt); see scripts/kvm-repeat.sh.
+vm_cpu=${PSHARE_VM_CPU:-max}
+vm_smp=${PSHARE_VM_SMP:-2}
+vm_accel=${PSHARE_VM_ACCEL:-tcg}
+
+qemu=(qemu-system-x86_64 -accel "$vm_accel" -cpu "$vm_cpu" -smp "$vm_smp" -m "$mem"
 	-nographic -no-reboot
 	-kernel "$bzimage" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"

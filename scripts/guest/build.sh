@@ -20,9 +20,10 @@ quiet=${1:-}
 say() { [ "$quiet" = --quiet ] || echo "guest/build.sh: $*"; }
 die() { echo "guest/build.sh: error: $*" >&2; exit 1; }
 
-# The newest /boot/vmlinuz-*-amd64 whose modules are installed.
+# The newest Debian 12 kernel (the 6.1 line) whose modules are installed:
+# the inner guest stays on it whichever kernel the test VM runs.
 kver=
-for img in /boot/vmlinuz-*-amd64; do
+for img in /boot/vmlinuz-6.1.*-amd64; do
 	[ -e "$img" ] || continue
 	v=${img#/boot/vmlinuz-}
 	[ -d "/lib/modules/$v/kernel" ] || continue
