@@ -84,12 +84,15 @@ static struct inode *pshare_get_inode(struct super_block *sb,
 				      const struct inode *dir, umode_t mode)
 {
 	struct inode *inode = new_inode(sb);
+	struct timespec64 now;
 
 	if (!inode)
 		return NULL;
 	inode->i_ino = get_next_ino();
 	inode_init_owner(PSHARE_IDMAP, inode, dir, mode);
-	inode->i_atime = inode->i_mtime = inode->i_ctime = current_time(inode);
+	now = inode_set_ctime_current(inode);
+	inode_set_mtime_to_ts(inode, now);
+	inode_set_atime_to_ts(inode, now);
 
 	switch (mode & S_IFMT) {
 	case S_IFREG: {
@@ -174,7 +177,7 @@ static int pshare_mknod(PSHARE_IDMAP_ARG, struct inode *dir,
 		return -ENOMEM;
 	d_instantiate(dentry, inode);
 	dget(dentry);	/* pin: the dentry is the only record of the file */
-	dir->i_mtime = dir->i_ctime = current_time(dir);
+	inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
 	return 0;
 }
 
@@ -244,7 +247,7 @@ static int pshare_getattr(PSHARE_IDMAP_ARG, const struct path *path,
 {
 	struct inode *inode = d_inode(path->dentry);
 
-	generic_fillattr(PSHARE_IDMAP, inode, stat);
+	pshare_generic_fillattr(PSHARE_IDMAP, request_mask, inode, stat);
 	stat->blocks = atomic_long_read(&pshare_region(inode)->pages_private) <<
 		       (PAGE_SHIFT - 9);
 	return 0;
@@ -308,7 +311,7 @@ static long pshare_fallocate(struct file *file, int mode, loff_t offset,
 	inode_lock(inode);
 	err = pshare_region_punch(pshare_region(inode), offset, len);
 	if (!err)
-		inode->i_mtime = inode->i_ctime = current_time(inode);
+		inode_set_mtime_to_ts(inode, inode_set_ctime_current(inode));
 	inode_unlock(inode);
 	return err;
 }
@@ -425,7 +428,7 @@ static int pshare_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_fs_info = opts;
 	fc->fs_private = NULL;
 
-	root = pshare_get_inode(sb, &init_user_ns, NULL, S_IFDIR | opts->mode);
+	root = pshare_get_inode(sb, PSHARE_NOP_IDMAP, NULL, S_IFDIR | opts->mode);
 	if (!root)
 		return -ENOMEM;
 	root->i_uid = opts->uid;

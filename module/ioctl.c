@@ -73,27 +73,28 @@ static long pshare_ioctl_api(void __user *uarg)
 }
 
 /*
- * pshare_region_fdget - the region an fd names
+ * pshare_region_fget - the region file an fd names, referenced (fput())
  * @mode: FMODE_READ to read its state, FMODE_WRITE to change its policy
  *
  * The fd is the capability: whoever could open the file that way may act.
+ * A plain file reference, not fdget(): struct fd changed in 6.12, and this
+ * path is not hot enough to want its shortcut.
  */
-static int pshare_region_fdget(int fd, fmode_t mode, struct fd *f,
-			       struct pshare_region **r)
+static struct file *pshare_region_fget(int fd, fmode_t mode)
 {
-	*f = fdget(fd);
-	if (!f->file)
-		return -EBADF;
-	if (!pshare_is_region_file(f->file)) {
-		fdput(*f);
-		return -ENODEV;
+	struct file *file = fget(fd);
+
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (!pshare_is_region_file(file)) {
+		fput(file);
+		return ERR_PTR(-ENODEV);
 	}
-	if ((f->file->f_mode & mode) != mode) {
-		fdput(*f);
-		return -EACCES;
+	if ((file->f_mode & mode) != mode) {
+		fput(file);
+		return ERR_PTR(-EACCES);
 	}
-	*r = pshare_region(file_inode(f->file));
-	return 0;
+	return file;
 }
 
 /* Every region ioctl's struct starts with these (checked below). */
@@ -149,8 +150,7 @@ static long pshare_region_ioctl(const struct pshare_region_op *op,
 				void __user *uarg)
 {
 	union pshare_region_args arg;
-	struct pshare_region *r;
-	struct fd f;
+	struct file *file;
 	int err;
 
 	err = pshare_copy_args(&arg, op->size, op->minsz, uarg);
@@ -159,13 +159,13 @@ static long pshare_region_ioctl(const struct pshare_region_op *op,
 	if ((arg.head.flags & ~op->flags) || (op->valid && !op->valid(&arg)))
 		return -EINVAL;
 
-	err = pshare_region_fdget(arg.head.fd, op->mode, &f, &r);
-	if (err)
-		return err;
-	err = op->run(r, &arg);
+	file = pshare_region_fget(arg.head.fd, op->mode);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	err = op->run(pshare_region(file_inode(file)), &arg);
 	if (!err && op->copy_out)
 		err = pshare_copy_result(uarg, &arg, op->size, arg.head.argsz);
-	fdput(f);
+	fput(file);
 	return err;
 }
 

@@ -584,10 +584,12 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
 			struct page *page)
 {
+	struct folio *folio = page_folio(page);
+
 	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
 	/* The pmap's reference and the caller's. */
-	if (page_count(page) != 2 || page_maybe_dma_pinned(page) ||
-	    page_mapped(page)) {
+	if (folio_ref_count(folio) != 2 || folio_maybe_dma_pinned(folio) ||
+	    folio_mapped(folio)) {
 		atomic_long_inc(&pshare_stats.merge_busy);
 		return -EBUSY;
 	}
@@ -949,7 +951,7 @@ int pshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	file_accessed(file);
-	pshare_vm_flags_set(vma, VM_DONTEXPAND);
+	vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &pshare_vm_ops;
 	return 0;
 }

@@ -50,6 +50,9 @@ unsigned int pshare_idle_tax_percent = 75;
 /* Work queue of the reclaimer and the sampler. */
 struct workqueue_struct *pshare_wq;
 
+/* The shrinker through which the host's memory pressure reaches pshare. */
+static struct shrinker *pshare_shrinker;
+
 /* Pages the shrinker was asked for since the last round. */
 static atomic_long_t pshare_shrink_pending = ATOMIC_LONG_INIT(0);
 
@@ -332,26 +335,20 @@ static unsigned long pshare_shrink_scan(struct shrinker *s,
 	return SHRINK_STOP;
 }
 
-static struct shrinker pshare_shrinker = {
-	.count_objects	= pshare_shrink_count,
-	.scan_objects	= pshare_shrink_scan,
-	.seeks		= DEFAULT_SEEKS,
-};
-
 int pshare_reclaim_init(void)
 {
-	int err;
-
 	/* Two at a time: a long page-out round must not hold up sampling. */
 	pshare_wq = alloc_workqueue("pshare", WQ_UNBOUND | WQ_MEM_RECLAIM |
 				    WQ_FREEZABLE, 2);
 	if (!pshare_wq)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&pshare_reclaim_work, pshare_reclaim_fn);
-	err = pshare_register_shrinker(&pshare_shrinker, "pshare");
-	if (err) {
+	/* Its scan kicks the work: the work must be ready before it. */
+	pshare_shrinker = pshare_shrinker_create("pshare", pshare_shrink_count,
+						 pshare_shrink_scan);
+	if (IS_ERR(pshare_shrinker)) {
 		destroy_workqueue(pshare_wq);
-		return err;
+		return PTR_ERR(pshare_shrinker);
 	}
 	queue_delayed_work(pshare_wq, &pshare_reclaim_work,
 			   PSHARE_RECLAIM_PERIOD);
@@ -360,7 +357,8 @@ int pshare_reclaim_init(void)
 
 void pshare_reclaim_exit(void)
 {
-	unregister_shrinker(&pshare_shrinker);
+	/* No scan runs after this, so none can queue the work again. */
+	pshare_shrinker_destroy(pshare_shrinker);
 	cancel_delayed_work_sync(&pshare_reclaim_work);
 	destroy_workqueue(pshare_wq);
 }

@@ -213,9 +213,14 @@ static const struct attribute_group pshare_attr_group = {
 
 int pshare_sysfs_init(void)
 {
+	struct kobject *mm_dir = pshare_mm_kobj_get();
 	int err;
 
-	pshare_kobj = kobject_create_and_add("pshare", mm_kobj);
+	if (!mm_dir)
+		return -ENOENT;
+	/* The child holds its own reference to its parent. */
+	pshare_kobj = kobject_create_and_add("pshare", mm_dir);
+	kobject_put(mm_dir);
 	if (!pshare_kobj)
 		return -ENOMEM;
 	err = sysfs_create_group(pshare_kobj, &pshare_attr_group);

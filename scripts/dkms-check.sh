@@ -73,12 +73,12 @@ else
 fi
 
 # Out of range: refused with status 77 before anything is built.
-out=$(dkms_do build -k 6.3.0-1-amd64 2>&1)
+out=$(dkms_do build -k 7.3.0-1-amd64 2>&1)
 rc=$?
 if [ "$rc" = 77 ] && grep -q BUILD_EXCLUSIVE <<<"$out"; then
-	echo "ok: kernel 6.3.0-1-amd64 refused (BUILD_EXCLUSIVE_KERNEL, status 77)"
+	echo "ok: kernel 7.3.0-1-amd64 refused (BUILD_EXCLUSIVE_KERNEL, status 77)"
 else
-	echo "FAILED: kernel 6.3.0-1-amd64 not refused as BUILD_EXCLUSIVE (status $rc): $out"
+	echo "FAILED: kernel 7.3.0-1-amd64 not refused as BUILD_EXCLUSIVE (status $rc): $out"
 	failed=1
 fi
 dkms_do remove --all --no-depmod >/dev/null 2>&1
