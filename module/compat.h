@@ -36,6 +36,7 @@
 
 #ifndef PSHARE_RANGE_CHECK
 
+#include <linux/dcache.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/kernfs.h>
@@ -43,6 +44,7 @@
 #include <linux/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/uio.h>
 
 #include "pshare_probed.h"
 
@@ -66,6 +68,79 @@
 #define PSHARE_IDMAP		mnt_userns
 #define PSHARE_NOP_IDMAP	(&init_user_ns)
 #endif
+
+/*
+ * ->mkdir returns the dentry it used since 6.15 (88d5baf69082 "Change
+ * inode_operations.mkdir to return struct dentry *"): NULL for the one it
+ * was given, or an ERR_PTR; before, it returned an error number.
+ */
+#ifdef HAVE_MKDIR_RETURNS_DENTRY
+#define PSHARE_MKDIR_RET	struct dentry *
+
+static inline struct dentry *pshare_mkdir_ret(int err)
+{
+	return err ? ERR_PTR(err) : NULL;
+}
+#else
+#define PSHARE_MKDIR_RET	int
+
+static inline int pshare_mkdir_ret(int err)
+{
+	return err;
+}
+#endif
+
+/*
+ * A filesystem that keeps its tree only in the dcache pins each dentry it
+ * creates. Since 6.19 the pin is explicit: d_make_persistent() marks the
+ * dentry, simple_unlink() and friends unpin it with d_make_discardable()
+ * (which warns about a dentry that was never marked), and umount drops the
+ * pins that remain, so kill_anon_super() does what kill_litter_super() did
+ * and the latter is gone ("primitives for maintaining persisitency",
+ * fc45aee66223 "get rid of kill_litter_super()"). Before, the pin was a
+ * plain dget() that simple_unlink() dropped with dput().
+ */
+#ifndef HAVE_D_MAKE_PERSISTENT
+static inline struct dentry *d_make_persistent(struct dentry *dentry,
+					       struct inode *inode)
+{
+	d_instantiate(dentry, inode);
+	return dget(dentry);
+}
+#endif
+
+static inline void pshare_kill_pinned_super(struct super_block *sb)
+{
+#ifdef HAVE_D_MAKE_PERSISTENT
+	kill_anon_super(sb);
+#else
+	kill_litter_super(sb);
+#endif
+}
+
+/* generic_delete_inode() is inode_just_drop() since 6.18 (f99b3917789d). */
+#ifndef HAVE_INODE_JUST_DROP
+static inline int inode_just_drop(struct inode *inode)
+{
+	return generic_delete_inode(inode);
+}
+#endif
+
+/*
+ * The first dentry of an inode, caller holds inode->i_lock. The alias list
+ * link is ->d_alias since 7.1 (2420067cecac "struct dentry: make ->d_u
+ * anonymous"), ->d_u.d_alias before.
+ */
+static inline struct dentry *pshare_first_alias(struct inode *inode)
+{
+	lockdep_assert_held(&inode->i_lock);
+#ifdef HAVE_DENTRY_D_ALIAS
+	return hlist_entry_safe(inode->i_dentry.first, struct dentry, d_alias);
+#else
+	return hlist_entry_safe(inode->i_dentry.first, struct dentry,
+				d_u.d_alias);
+#endif
+}
 
 /* generic_fillattr() takes the request mask since 6.6 (0d72b92883c6). */
 static inline void pshare_generic_fillattr(PSHARE_IDMAP_ARG, u32 request_mask,
@@ -125,6 +200,20 @@ static inline struct timespec64 inode_set_atime_to_ts(struct inode *inode,
 static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
+}
+#endif
+
+/*
+ * Copying into a page with page faults disabled is done on its folio since
+ * 6.5 (1b0306981e0f "iov_iter: Add copy_folio_from_iter_atomic()"); the
+ * page form was removed in 6.16 ("iov: remove copy_page_from_iter_atomic()").
+ */
+#ifndef HAVE_COPY_FOLIO_FROM_ITER_ATOMIC
+static inline size_t copy_folio_from_iter_atomic(struct folio *folio,
+						 size_t offset, size_t bytes,
+						 struct iov_iter *i)
+{
+	return copy_page_from_iter_atomic(&folio->page, offset, bytes, i);
 }
 #endif
 
@@ -232,29 +321,45 @@ static inline struct kobject *pshare_mm_kobj_get(void)
  *   every supported kernel has, are used on the frame's folio.
  * - class_create() lost its owner argument in 6.4: pshare's control device
  *   is a misc device and creates no class.
+ * - struct page has no ->index since 6.16 ("mm: rename page->index to
+ *   page->__folio_index"): the key of a shared frame is kept in its
+ *   folio's ->index (pshare.h), which every supported kernel has.
+ * - zero_user() is gone in 7.x: memzero_page(), in every supported kernel.
+ * - inode->i_ino is a u64 in 7.x: it is printed as one on every kernel.
+ * - f_op->mmap_prepare (6.16, c84bf6dd2b83) is the preferred mmap hook in
+ *   7.2, but ->mmap is still supported there and not deprecated. pshare's
+ *   ->mmap only checks VM_MAYSHARE and sets VM_DONTEXPAND and vm_ops,
+ *   which map one to one onto mmap_prepare's vm_area_desc should ->mmap
+ *   go. Reading vma->vm_flags is still allowed in 7.2 ("temporary while
+ *   VMA flags are being converted" to the vma_flags_t bitmap), and
+ *   vm_flags_set() sets the first word of that bitmap.
  */
 
 /* ----------------------------------------------------------------------
- * Behaviour that changed, checked against the 6.12 mm source
+ * Behaviour that changed, checked against the 6.12 and 7.2 mm source
  * ----------------------------------------------------------------------
  *
- * - Faults under the per-VMA lock (6.4 onwards, CONFIG_PER_VMA_LOCK):
- *   a file fault that arrives under the VMA lock alone is retried under
- *   mmap_lock when the VMA has no ->map_pages (vmf_can_call_fault(), for
- *   ->fault, ->page_mkwrite and ->pfn_mkwrite), so pshare's handlers run
- *   under mmap_lock on 6.12 as on 6.1. They do not depend on it: they
- *   use only the VMA's file, and serialize with invalidate_lock and the
- *   frame's page lock. Adding ->map_pages would let faults run under the
- *   VMA lock alone; nothing in pmap.c would need to change for that.
+ * - Faults under the per-VMA lock (CONFIG_PER_VMA_LOCK; anonymous VMAs
+ *   since 6.4, file VMAs since 6.7): a file fault that arrives under the
+ *   VMA lock alone is retried under mmap_lock when the VMA has no
+ *   ->map_pages (vmf_can_call_fault(), before ->fault, ->page_mkwrite and
+ *   ->pfn_mkwrite), so pshare's handlers still run under mmap_lock on
+ *   6.12 and 7.2. They do not rely on it: they use only the VMA's file,
+ *   and serialize with invalidate_lock and the frame's page lock, so they
+ *   stay correct should the core call them under the VMA lock alone (as
+ *   it does for VMAs with ->map_pages).
  * - GUP-fast refuses order-0 folios whose ->mapping is NULL when
  *   CONFIG_SECRETMEM is set (gup_fast_folio_allowed(), since 6.9:
  *   65291dcfcf89 "mm/secretmem: fix GUP-fast succeeding on secretmem
- *   folios"; the 6.1.y backport does not). pshare frames have no mapping
- *   (they are not in a page cache), so every get_user_pages_fast() on a
+ *   folios"; its 6.1.y backport still lets them through). pshare frames
+ *   have no mapping (they are in no page cache), so every GUP-fast on a
  *   region falls back to the slow path, which takes mmap_lock: KVM's
  *   hva_to_pfn_fast() fails and hva_to_pfn_slow() maps the page. Correct,
  *   slower per fault. Giving frames a ->mapping would make them look like
  *   page cache to the rest of mm, and a shared frame has many regions.
+ *   Since 6.13 kvm_vcpu_map() pins (FOLL_PIN, not long-term) the pages KVM
+ *   maps for itself; while it holds one, folio_maybe_dma_pinned() keeps
+ *   the scanner and page-out away from it, as any pin does.
  * - Long-term pins that write (FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE: VFIO,
  *   io_uring fixed buffers, RDMA) of a pshare mapping fail with -EFAULT
  *   since 6.5: writable_file_mapping_allowed() refuses VMAs that need

@@ -40,8 +40,8 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 		struct dentry *alias;
 
 		pshare_region_counts(r, &c);
-		seq_printf(m, "%lu %lld %ld %ld %ld %ld %u ",
-			   inode->i_ino, i_size_read(inode), c.private, c.zero,
+		seq_printf(m, "%llu %lld %ld %ld %ld %ld %u ",
+			   (u64)inode->i_ino, i_size_read(inode), c.private, c.zero,
 			   c.shared, atomic_long_read(&r->cow_breaks),
 			   READ_ONCE(r->domain));
 		seq_printf(m, "%llu %llu %llu %llu %u %u %u %u %ld %ld %ld ",
@@ -58,9 +58,7 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 		 * i_lock the aliases stay put.
 		 */
 		spin_lock(&inode->i_lock);
-		alias = hlist_empty(&inode->i_dentry) ? NULL :
-			hlist_entry(inode->i_dentry.first, struct dentry,
-				    d_u.d_alias);
+		alias = pshare_first_alias(inode);
 		if (alias && !d_unlinked(alias))
 			seq_printf(m, "%pd\n", alias);
 		else

@@ -175,8 +175,8 @@ static int pshare_mknod(PSHARE_IDMAP_ARG, struct inode *dir,
 	inode = pshare_get_inode(dir->i_sb, PSHARE_IDMAP, dir, mode);
 	if (!inode)
 		return -ENOMEM;
-	d_instantiate(dentry, inode);
-	dget(dentry);	/* pin: the dentry is the only record of the file */
+	/* Pinned: the dentry is the only record of the file. */
+	d_make_persistent(dentry, inode);
 	inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
 	return 0;
 }
@@ -188,8 +188,8 @@ static int pshare_create(PSHARE_IDMAP_ARG, struct inode *dir,
 			    (mode & ~S_IFMT) | S_IFREG);
 }
 
-static int pshare_mkdir(PSHARE_IDMAP_ARG, struct inode *dir,
-			struct dentry *dentry, umode_t mode)
+static PSHARE_MKDIR_RET pshare_mkdir(PSHARE_IDMAP_ARG, struct inode *dir,
+				     struct dentry *dentry, umode_t mode)
 {
 	int err;
 
@@ -197,7 +197,7 @@ static int pshare_mkdir(PSHARE_IDMAP_ARG, struct inode *dir,
 			   (mode & ~S_IFMT) | S_IFDIR);
 	if (!err)
 		inc_nlink(dir);
-	return err;
+	return pshare_mkdir_ret(err);
 }
 
 static const struct inode_operations pshare_dir_inode_ops = {
@@ -363,7 +363,7 @@ static const struct super_operations pshare_super_ops = {
 	.alloc_inode	= pshare_alloc_inode,
 	.free_inode	= pshare_free_inode,
 	.evict_inode	= pshare_evict_inode,
-	.drop_inode	= generic_delete_inode,
+	.drop_inode	= inode_just_drop,
 	.statfs		= pshare_statfs,
 	.show_options	= pshare_show_options,
 };
@@ -482,7 +482,7 @@ static void pshare_kill_sb(struct super_block *sb)
 		WRITE_ONCE(opts->dying, true);
 		pshare_drain_workers();
 	}
-	kill_litter_super(sb);
+	pshare_kill_pinned_super(sb);
 	if (opts)
 		kfree_rcu(opts, rcu);
 }

@@ -16,16 +16,16 @@
  * Locking: r->paging_lock serializes page-out rounds with changes of the
  * backing file; r->backing_lock guards the pointer for page-in, which
  * takes a reference and reads without a lock of its own, since it runs in
- * the fault path under mmap_lock. Page-out copies a victim to a bounce
- * page under its page lock and writes the copy with no frame locked: the
- * backing file's own locks (i_rwsem) are taken under mmap_lock by anyone
- * who write(2)s it from a mapped buffer, so they must never nest inside a
- * frame lock. The frame is freed only if, locked again, it is still
- * isolated and unchanged. An entry moves from paged to a frame by
- * cmpxchg, so concurrent page-ins and truncation account a page once, and
- * each page-out stores a paged entry of a new generation, so a page-in
- * whose entry went out again while it read cannot install a stale copy
- * (pshare_paged_entry()).
+ * the fault path under mmap_lock (or the VMA's lock, compat.h). Page-out
+ * copies a victim to a bounce page under its page lock and writes the copy
+ * with no frame locked: the backing file's own locks (i_rwsem) are taken
+ * under mmap_lock by anyone who write(2)s it from a mapped buffer, so they
+ * must never nest inside a frame lock. The frame is freed only if, locked
+ * again, it is still isolated and unchanged. An entry moves from paged to
+ * a frame by cmpxchg, so concurrent page-ins and truncation account a page
+ * once, and each page-out stores a paged entry of a new generation, so a
+ * page-in whose entry went out again while it read cannot install a stale
+ * copy (pshare_paged_entry()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

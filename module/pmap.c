@@ -53,7 +53,8 @@
  *                                         frame lock)
  *         r->backing_lock                (spinlock: the backing pointer)
  *   inode->i_rwsem                       (write(2), truncate, fallocate)
- *     mm->mmap_lock                      (faults; write(2) faulting in its buffer)
+ *     mm->mmap_lock                      (faults, or the VMA's lock: compat.h;
+ *                                         write(2) faulting in its buffer)
  *       mapping->invalidate_lock         (shared: faults, write(2), mkwrite,
  *                                         unmerge; exclusive: truncate, punch)
  *         frame page lock                (lock_page(): guards the pmap entries
@@ -561,7 +562,7 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 	page = pshare_make_private(r, ppn, page);
 	if (IS_ERR(page))
 		return PTR_ERR(page);
-	zero_user(page, offset_in_page(pos), len);
+	memzero_page(page, offset_in_page(pos), len);
 	unlock_page(page);
 	put_page(page);
 	return 0;
@@ -637,7 +638,7 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 {
 	VM_BUG_ON_PAGE(pshare_frame_shared(page) ||
 		       pshare_frame_users(page) != 1, page);
-	page->index = key;
+	pshare_frame_set_key(page, key);
 	set_page_private(page, page_private(page) | PSHARE_FRAME_SHARED);
 	pshare_move_begin(r);
 	pshare_account_private(r, -1);
@@ -764,7 +765,8 @@ ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
 			err = PTR_ERR(page);
 			break;
 		}
-		copied = copy_page_from_iter_atomic(page, offset, n, from);
+		copied = copy_folio_from_iter_atomic(page_folio(page), offset, n,
+						     from);
 		flush_dcache_page(page);
 		unlock_page(page);
 		put_page(page);
@@ -944,7 +946,9 @@ static const struct vm_operations_struct pshare_vm_ops = {
  *
  * Only shared mappings: a private one would give anonymous copy-on-write
  * pages that bypass the pmap. Frames are ordinary pages behind ordinary
- * PTEs (no VM_PFNMAP or VM_MIXEDMAP), so GUP, O_DIRECT, vhost and KVM work.
+ * PTEs (no VM_PFNMAP or VM_MIXEDMAP), so GUP, O_DIRECT, vhost and KVM work;
+ * on newer kernels GUP-fast leaves them to the slow path and writable
+ * long-term pins are refused (compat.h).
  */
 int pshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 {

@@ -187,9 +187,9 @@ extern struct xarray pshare_region_ids;
 /*
  * page->private of a frame: the number of PPNs whose entry points at it,
  * and PSHARE_FRAME_SHARED while the frame is a shared frame of the hash
- * table (page->index then holds its key). A shared frame is never written:
- * a write first takes it back (last user) or copies it. Both change only
- * under the page lock.
+ * table (its key is then in the folio's index: pshare_frame_key()). A
+ * shared frame is never written: a write first takes it back (last user)
+ * or copies it. Both change only under the page lock.
  */
 #define PSHARE_FRAME_SHARED	(1UL << (BITS_PER_LONG - 1))
 
@@ -201,6 +201,22 @@ static inline unsigned long pshare_frame_users(struct page *page)
 static inline bool pshare_frame_shared(struct page *page)
 {
 	return page_private(page) & PSHARE_FRAME_SHARED;
+}
+
+/*
+ * A frame is in no page cache, so its folio's index is free for the hash
+ * key (struct page has no index of its own since 6.16). finish_fault()
+ * reads it (folio_next_index() against i_size), harmlessly for an order-0
+ * frame: see compat.h.
+ */
+static inline u64 pshare_frame_key(struct page *page)
+{
+	return page_folio(page)->index;
+}
+
+static inline void pshare_frame_set_key(struct page *page, u64 key)
+{
+	page_folio(page)->index = key;
 }
 
 /* The frame every zero-mapped PPN of every region maps, read-only. */

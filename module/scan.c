@@ -257,11 +257,13 @@ static void pshare_hint_replace(u64 key, unsigned long old, unsigned long new)
  */
 void pshare_share_forget(struct page *page)
 {
+	u64 key = pshare_frame_key(page);
+
 	mutex_lock(&pshare_table.lock);
-	WARN_ON_ONCE(!pshare_table_remove(&pshare_table, page->index,
+	WARN_ON_ONCE(!pshare_table_remove(&pshare_table, key,
 					  (unsigned long)page));
 	mutex_unlock(&pshare_table.lock);
-	page->index = 0;
+	pshare_frame_set_key(page, 0);
 	set_page_private(page, page_private(page) & ~PSHARE_FRAME_SHARED);
 	atomic_long_dec(&pshare_stats.frames_shared);
 }
@@ -295,7 +297,7 @@ static void pshare_merge_frame(struct pshare_region *r, pgoff_t ppn,
 {
 	lock_page(frame);
 	/* Still the shared frame we found? It may have been taken back. */
-	if (!pshare_frame_shared(frame) || frame->index != key)
+	if (!pshare_frame_shared(frame) || pshare_frame_key(frame) != key)
 		goto out;
 	if (pshare_pmap_isolate(r, ppn, page))
 		goto out;
