@@ -228,7 +228,7 @@ static inline size_t copy_folio_from_iter_atomic(struct folio *folio,
  *
  * pshare_shrinker_create() returns a registered shrinker or an ERR_PTR.
  * After pshare_shrinker_destroy() no callback is running or will run: the
- * old unregister_shrinker() waits for them under shrinker_rwsem, and
+ * old unregister_shrinker() waits for running callbacks, and
  * shrinker_free() waits for the last lookup to drop its reference.
  */
 typedef unsigned long (*pshare_shrink_fn)(struct shrinker *s,

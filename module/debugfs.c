@@ -41,8 +41,8 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 
 		pshare_region_counts(r, &c);
 		seq_printf(m, "%llu %lld %ld %ld %ld %ld %u ",
-			   (u64)inode->i_ino, i_size_read(inode), c.private, c.zero,
-			   c.shared, atomic_long_read(&r->cow_breaks),
+			   (u64)inode->i_ino, i_size_read(inode), c.private,
+			   c.zero, c.shared, atomic_long_read(&r->cow_breaks),
 			   READ_ONCE(r->domain));
 		seq_printf(m, "%llu %llu %llu %llu %u %u %u %u %ld %ld %ld ",
 			   pshare_region_shares(r), READ_ONCE(r->min_pages),
