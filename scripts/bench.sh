@@ -3,7 +3,7 @@
 #
 # `make bench`: first-touch fault rate and sequential write/read throughput of
 # a pshare region against memfd (QEMU's usual share=on backing) and anonymous
-# memory, all measured in one boot of the test VM (stock kernel, TCG), and
+# memory, all measured in one boot of the test VM (TCG; KERNEL picks it), and
 # printed as a table of medians with the pshare/memfd and pshare/anon ratios.
 # Figures only: nothing passes or fails. Under TCG the absolute numbers are
 # far below bare metal; the ratios are the point.
@@ -17,7 +17,8 @@
 #
 # Environment: BENCH_MIB (size of each mapping, default 256), BENCH_REPS
 # (repetitions, default 5), BENCH_SHARING_MIB (size for sharing_bench,
-# default 64), KERNEL (stock or debug, default stock), and for the real
+# default 64), KERNEL (any tested kernel: stock, lts, newest or debug;
+# default stock), and for the real
 # guests BENCH_GUESTS, BENCH_GUEST_MIB, GUEST_FILL_MIB, BENCH_SETTLE and
 # BENCH_THP (see scripts/guest/bench-guests.sh; BENCH_GUESTS=0 leaves the
 # real guests out), passed into the VM.

@@ -111,9 +111,15 @@ if [ -z "${deps_bad:-}" ]; then
 		tools_bad=1
 	# A style finding fails this line only; the tests still run.
 	host_step "make style (checkpatch, sparse: no findings)" bash scripts/style.sh
-	# Leaves build/dkms/pshare.ko for selftests/dkms_check.sh in the VM.
-	host_step "dkms builds and installs pshare against the stock headers (scripts/dkms-check.sh)" \
-		bash scripts/dkms-check.sh
+	# Leaves build/dkms/<release>/pshare.ko for selftests/dkms_check.sh.
+	dk=()
+	for k in $kernels; do
+		[ "$k" = debug ] || [ -z "${usable[$k]}" ] || dk+=("$k")
+	done
+	if [ ${#dk[@]} -gt 0 ]; then
+		host_step "dkms builds and installs pshare against the headers of: ${dk[*]} (scripts/dkms-check.sh)" \
+			bash scripts/dkms-check.sh "${dk[@]}"
+	fi
 	if [ -n "${tools_bad:-}" ]; then
 		for k in $kernels; do usable[$k]=; done
 	fi

@@ -10,7 +10,7 @@
 # That kernel (trixie-backports) is built with gcc-14, which Debian 12 does
 # not have, and its headers package wants trixie's toolchain: so pshare is
 # built for it inside a Debian 13 root made with debootstrap, cached in
-# /var/cache/pshare/trixie-root. The root holds gcc-14, make and the
+# /var/cache/pshare/trixie-root. The root holds gcc-14, make, dkms and the
 # kernel's headers; the kernel image and its modules are unpacked beside it
 # into $PSHARE_NEWEST_KERNEL (its boot/ and lib/modules/), from where
 # scripts/vm.sh boots them.
@@ -73,9 +73,9 @@ image=$(in_root apt-cache -t trixie-backports search --names-only '^linux-image-
 kver=${image#linux-image-}
 note "newest Debian kernel: $kver"
 if ! in_root apt-get install -y -q --no-install-recommends -t trixie-backports \
-	gcc-14 make libc6-dev "linux-headers-$kver" >>"$log" 2>&1; then
+	gcc-14 make libc6-dev dkms xz-utils "linux-headers-$kver" >>"$log" 2>&1; then
 	tail -n 20 "$log" >&2
-	die "installing gcc-14 and linux-headers-$kver in the trixie root failed"
+	die "installing gcc-14, dkms and linux-headers-$kver in the trixie root failed"
 fi
 # The image's maintainer scripts want an initramfs generator and a boot
 # loader: neither is wanted here, so the packages are only unpacked. Since

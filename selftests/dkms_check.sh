@@ -2,36 +2,30 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The module DKMS built works: scripts/dkms-check.sh (a host step of
-# `make check`) has Debian's dkms build and install pshare against the
-# stock kernel's headers and leaves the installed module in
-# build/dkms/pshare.ko. Here, in the test VM of that kernel, it must load,
-# register the filesystem and the control device, mount and unload.
+# `make check`) has Debian's dkms build and install pshare against each
+# tested Debian kernel's headers and leaves each installed module in
+# build/dkms/<release>/pshare.ko. Here, in the test VM of that kernel, it
+# must load, register the filesystem and the control device, mount and
+# unload.
 #
 # The harness has its own build loaded and mounted on /run/pshare: it is
 # unloaded for the moment of the check and put back after, so this runs
-# after the other selftests. Skips on another kernel, and when the host
-# step has not run. Prints TAP.
+# after the other selftests. Skips on a kernel DKMS does not build for (the
+# debug kernel), and when the host step has not run. Prints TAP.
 
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 mnt=${PSHARE_MNT:-/run/pshare}
-ko=$top/build/dkms/pshare.ko
+ko=$top/build/dkms/$(uname -r)/pshare.ko
 harness_ko=$top/build/${PSHARE_KERNEL:-stock}/pshare.ko
 
 echo "TAP version 13"
 echo "1..3"
-if [ ! -f "$ko" ] || [ ! -f "$top/build/dkms/kernel" ]; then
+if [ ! -f "$ko" ]; then
 	for i in 1 2 3; do
-		echo "ok $i dkms module step $i # SKIP $ko missing: run bash scripts/dkms-check.sh on the host"
-	done
-	exit 4
-fi
-kver=$(cat "$top/build/dkms/kernel")
-if [ "$(uname -r)" != "$kver" ]; then
-	for i in 1 2 3; do
-		echo "ok $i dkms module step $i # SKIP the dkms module is for $kver, this is $(uname -r)"
+		echo "ok $i dkms module step $i # SKIP $ko missing: DKMS builds for the Debian kernels only (bash scripts/dkms-check.sh on the host)"
 	done
 	exit 4
 fi

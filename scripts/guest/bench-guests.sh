@@ -35,6 +35,12 @@
 # The table shows how much of the touched RAM was in huge pages, and
 # BENCH_THP=never|madvise|always sets the host's THP mode for the run.
 #
+# On kernels whose KSM has the smart scan (6.7) and the scan-time advisor
+# (6.8), KSM runs twice: at full speed with smart_scan=1, as before, and
+# with advisor_mode=scan-time, which sets its own scan rate (its defaults:
+# advisor_target_scan_time 200 s, advisor_max_cpu 70%), so pshare is
+# measured against KSM at its best settings in both respects.
+#
 # Environment: BENCH_GUESTS (default 3), BENCH_GUEST_MIB (RAM of each guest,
 # default 256), GUEST_FILL_MIB (identical pattern per guest, default 32),
 # BENCH_SETTLE (seconds each scanner runs, default 90), BENCH_THP.
@@ -72,6 +78,13 @@ for k in run pages_to_scan sleep_millisecs; do
 	saved_knobs[p_$k]=$(val "$psysfs/$k")
 	saved_knobs[k_$k]=$(val "$ksysfs/$k")
 done
+# The newer KSM's own knobs, where it has them: the mode in brackets.
+ksm_new_knobs=()
+[ -f "$ksysfs/smart_scan" ] && ksm_new_knobs+=(smart_scan)
+[ -f "$ksysfs/advisor_mode" ] && ksm_new_knobs+=(advisor_mode)
+for k in "${ksm_new_knobs[@]}"; do
+	saved_knobs[k_$k]=$(sed 's/.*\[\(.*\)\].*/\1/' "$ksysfs/$k")
+done
 # The mode in brackets: "always [madvise] never" -> madvise.
 thp_mode() {
 	sed -n 's/.*\[\(.*\)\].*/\1/p' "$thp" 2>/dev/null
@@ -88,6 +101,10 @@ cleanup() {
 	guests=()
 	rm -f "$mnt"/bench-guest-*
 	echo 2 > "$ksysfs/run" 2>/dev/null
+	# The advisor first: it refuses pages_to_scan while it is on.
+	for k in advisor_mode smart_scan; do
+		[ -n "${saved_knobs[k_$k]:-}" ] && echo "${saved_knobs[k_$k]}" > "$ksysfs/$k" 2>/dev/null
+	done
 	for k in run pages_to_scan sleep_millisecs; do
 		echo "${saved_knobs[p_$k]}" > "$psysfs/$k" 2>/dev/null
 		echo "${saved_knobs[k_$k]}" > "$ksysfs/$k" 2>/dev/null
@@ -202,9 +219,21 @@ run_one() {
 	R_touched=$(guests_kib Rss)
 	R_thp=$(guests_kib AnonHugePages)
 	saved0=$(saved_pages "$kind")
-	# As fast as each can: the largest batch, no sleep.
-	echo 65536 > "$sysfs/pages_to_scan"
-	echo 0 > "$sysfs/sleep_millisecs"
+	case $kind in
+	ksm-advisor)
+		# The advisor sets the batch; the sleep stays at KSM's default.
+		echo 1 > "$ksysfs/smart_scan"
+		echo 20 > "$ksysfs/sleep_millisecs"
+		echo scan-time > "$ksysfs/advisor_mode"
+		;;
+	*)
+		# As fast as each can: the largest batch, no sleep.
+		[ "$kind" = ksm ] && [ -f "$ksysfs/advisor_mode" ] && echo none > "$ksysfs/advisor_mode"
+		[ "$kind" = ksm ] && [ -f "$ksysfs/smart_scan" ] && echo 1 > "$ksysfs/smart_scan"
+		echo 65536 > "$sysfs/pages_to_scan"
+		echo 0 > "$sysfs/sleep_millisecs"
+		;;
+	esac
 	cpu0=$(cpu_ticks "$thread")
 	t0=$SECONDS
 	echo 1 > "$sysfs/run"
@@ -237,6 +266,7 @@ run_one() {
 		R_end=$(end_counters "$ksysfs" pages_shared pages_sharing pages_unshared pages_volatile full_scans)
 	fi
 	echo 0 > "$sysfs/run"
+	[ "$kind" = ksm-advisor ] && echo none > "$ksysfs/advisor_mode"
 	cleanup
 }
 
@@ -244,8 +274,10 @@ hz=$(getconf CLK_TCK)
 say "Real guests: $nguests identical KVM guests of $mem MiB, each writing the same $fill MiB,"
 say "scanners at full speed for $settle s (pshare on regions; KSM on QEMU's anonymous RAM)"
 say "transparent huge pages: $(thp_mode)"
+kinds=(pshare ksm)
+[ -f "$ksysfs/advisor_mode" ] && kinds+=(ksm-advisor)
 declare -A res ends
-for kind in pshare ksm; do
+for kind in "${kinds[@]}"; do
 	if run_one "$kind"; then
 		res[$kind]="$R_touched $R_saved $R_t90 $R_cpu90 $R_cpu $R_verified $R_thp $R_held $R_host"
 		ends[$kind]=$R_end
@@ -255,32 +287,64 @@ for kind in pshare ksm; do
 	fi
 done
 
-printf '%-34s %12s %12s\n' "" pshare KSM
+# One column per run: the fields of res[KIND] by name.
+declare -A F
+names="touched saved t90 cpu90 cpu verified thp held host"
+for kind in "${kinds[@]}"; do
+	read -r -a vals <<<"${res[$kind]}"
+	i=0
+	for n in $names; do
+		F[$kind.$n]=${vals[$i]}
+		i=$((i + 1))
+	done
+done
+declare -A title=([pshare]=pshare [ksm]=KSM [ksm-advisor]="KSM advisor")
 row() {
-	printf '%-34s %12s %12s\n' "$1" "$2" "$3"
+	local label=$1 k
+	shift
+	printf '%-34s' "$label"
+	for k in "${kinds[@]}"; do
+		printf ' %12s' "$("$@" "$k")"
+	done
+	echo
 }
-read -r pt ps p9 pc pw pv ph pk pu <<<"${res[pshare]}"
-read -r kt ks k9 kc kw kv kh kk ku <<<"${res[ksm]}"
-row "guest RAM touched (MiB)" $((pt / 1024)) $((kt / 1024))
-row "  of that in huge pages (MiB)" $((ph / 1024)) $((kh / 1024))
-row "saved by merging (MiB)" $((ps / 256)) $((ks / 256))
-row "held at the end (MiB)" $((pk / 1024)) $((kk / 1024))
-row "host memory the run took (MiB)" $((pu / 1024)) $((ku / 1024))
+hdr() { echo "${title[$1]}"; }
 pct() { [ "$2" -gt 0 ] && echo "$(( $1 * 4 * 1000 / $2 / 10 )).$(( $1 * 4 * 1000 / $2 % 10 ))%" || echo -; }
-row "saved / touched" "$(pct "$ps" "$pt")" "$(pct "$ks" "$kt")"
 secs() { awk -v t="$1" -v h="$hz" 'BEGIN{printf "%.2f", t/h}'; }
-row "time to 90% of that (s)" "$p9" "$k9"
-row "scanner CPU to 90% (s)" "$(secs "$pc")" "$(secs "$kc")"
-row "scanner CPU in ${settle} s (s)" "$(secs "$pw")" "$(secs "$kw")"
 # MiB per CPU-second up to the 90% point: 0.9 x saved / CPU to get there.
 ms() { awk -v s="$1" -v t="$2" -v h="$hz" 'BEGIN{ if (t > 0) printf "%.1f", 0.9 * s / 256 / (t / h); else print "-" }'; }
-row "MiB saved per CPU-s (to 90%)" "$(ms "$ps" "$pc")" "$(ms "$ks" "$kc")"
-row "guests verified after merging" "$pv" "$kv"
-if [ "$ks" -gt 0 ]; then
-	say "pshare/KSM: saved $(awk -v a="$ps" -v b="$ks" 'BEGIN{printf "%.2f", a/b}')x," \
+c_touched() { echo $((F[$1.touched] / 1024)); }
+c_thp() { echo $((F[$1.thp] / 1024)); }
+c_saved() { echo $((F[$1.saved] / 256)); }
+c_held() { echo $((F[$1.held] / 1024)); }
+c_host() { echo $((F[$1.host] / 1024)); }
+c_ratio() { pct "${F[$1.saved]}" "${F[$1.touched]}"; }
+c_t90() { echo "${F[$1.t90]}"; }
+c_cpu90() { secs "${F[$1.cpu90]}"; }
+c_cpu() { secs "${F[$1.cpu]}"; }
+c_ms() { ms "${F[$1.saved]}" "${F[$1.cpu90]}"; }
+c_verified() { echo "${F[$1.verified]}"; }
+row "" hdr
+row "guest RAM touched (MiB)" c_touched
+row "  of that in huge pages (MiB)" c_thp
+row "saved by merging (MiB)" c_saved
+row "held at the end (MiB)" c_held
+row "host memory the run took (MiB)" c_host
+row "saved / touched" c_ratio
+row "time to 90% of that (s)" c_t90
+row "scanner CPU to 90% (s)" c_cpu90
+row "scanner CPU in ${settle} s (s)" c_cpu
+row "MiB saved per CPU-s (to 90%)" c_ms
+row "guests verified after merging" c_verified
+ps=${F[pshare.saved]} pc=${F[pshare.cpu90]}
+for kind in "${kinds[@]}"; do
+	[ "$kind" = pshare ] && continue
+	ks=${F[$kind.saved]} kc=${F[$kind.cpu90]}
+	[ "$ks" -gt 0 ] || continue
+	say "pshare/${title[$kind]}: saved $(awk -v a="$ps" -v b="$ks" 'BEGIN{printf "%.2f", a/b}')x," \
 		"MiB per CPU-s to 90% $(awk -v a="$ps" -v b="$ks" -v c="$pc" -v d="$kc" 'BEGIN{ if (c > 0 && d > 0) printf "%.2f", (a/c)/(b/d); else print "-" }')x"
-fi
-for kind in pshare ksm; do
+done
+for kind in "${kinds[@]}"; do
 	if [ -n "${ends[$kind]:-}" ]; then
 		say "$kind counters at the end: ${ends[$kind]}"
 	fi
