@@ -25,6 +25,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 # The version DKMS knows the module by: dkms.conf's.
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+# The tested kernel range, as a regular expression over the release:
+# dkms.conf's, which module/compat.h's #error matches.
+KRANGE := $(shell sed -n 's/^BUILD_EXCLUSIVE_KERNEL="\(.*\)"$$/\1/p' dkms.conf)
 DKMS_SRC := $(DESTDIR)/usr/src/pshare-$(VERSION)
 
 all: module tools
@@ -83,9 +86,16 @@ style:
 # Debian's headers report the upstream version as their kernelrelease, so
 # the install directory is named by KVER explicitly. depmod runs only for
 # a real install (packagers staging into DESTDIR run it themselves).
-install: install-module install-tools
+install: install-check install-module install-tools
 
-install-module: module
+# Refuse a kernel outside the tested range before anything is built or
+# copied (the build would stop at compat.h's #error; this says why first).
+install-check:
+	@echo '$(KVER)' | grep -Eq '$(KRANGE)' || { \
+		echo "pshare: not installing for Linux $(KVER): outside the tested range (dkms.conf: BUILD_EXCLUSIVE_KERNEL=\"$(KRANGE)\"; see README.md)" >&2; \
+		exit 1; }
+
+install-module: install-check module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) KERNELRELEASE=$(KVER) \
 		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra modules_install
 	$(if $(DESTDIR),,depmod -a $(KVER))
@@ -109,7 +119,7 @@ dkms-src:
 	cp -R Kbuild dkms.conf module uapi $(DKMS_SRC)/
 
 # Again after an update: the same version is first removed from DKMS.
-dkms-install: install-tools
+dkms-install: install-check install-tools
 	-dkms remove -m pshare -v $(VERSION) --all >/dev/null 2>&1
 	$(MAKE) dkms-src
 	dkms add -m pshare -v $(VERSION)
@@ -126,5 +136,5 @@ clean:
 	rm -rf build
 
 .PHONY: all module tools selftests deps check vm fuzz soak demo kvm-repeat bench experiments style clean \
-	install install-module install-tools uninstall uninstall-tools \
+	install install-check install-module install-tools uninstall uninstall-tools \
 	dkms-src dkms-install dkms-uninstall

@@ -125,6 +125,27 @@ check() {
 	rm -rf "$tmp"
 }
 
+# `make install` refuses a kernel outside the range before it builds or
+# copies anything, and says why.
+install_refuses() {
+	local t k=6.0.0-1-amd64
+	t=$(mktemp -d /tmp/pshare-install.XXXXXX) || return 1
+	if make -s install KVER=$k DESTDIR="$t/root" >"$t/log" 2>&1; then
+		echo "FAILED: make install KVER=$k succeeded"
+	elif [ -n "$(find "$t/root" -type f 2>/dev/null)" ]; then
+		echo "FAILED: make install KVER=$k copied files: $(find "$t/root" -type f)"
+	elif ! grep -q "not installing for Linux $k: outside the tested range" "$t/log"; then
+		echo "FAILED: make install KVER=$k gave no reason: $(cat "$t/log")"
+	else
+		echo "ok: make install KVER=$k refused: $(grep 'not installing' "$t/log")"
+		rm -rf "$t"
+		return 0
+	fi
+	rm -rf "$t"
+	return 1
+}
+step "make install refuses an untested kernel" install_refuses
+
 for f in "${flavors[@]}"; do
 	before=$failed
 	failed=0
