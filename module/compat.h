@@ -3,7 +3,7 @@
  * compat.h - the kernel interfaces that differ between the kernels pshare
  * builds for, kept in this one place.
  *
- * pshare builds for Linux 6.1 through 7.2.x. The .c files are written
+ * pshare builds for Linux 6.1 through 7.3.x. The .c files are written
  * against the newest interfaces; where an older kernel lacks one, this
  * header supplies it under the upstream name, or, where the two cannot
  * be made one, offers a small pshare_ helper. Which branch a kernel takes
@@ -28,10 +28,10 @@
  * else, so a kernel outside the range stops the build with this one error.
  */
 #define PSHARE_KERNEL_MIN	KERNEL_VERSION(6, 1, 0)
-#define PSHARE_KERNEL_END	KERNEL_VERSION(7, 3, 0)
+#define PSHARE_KERNEL_END	KERNEL_VERSION(7, 4, 0)
 
 #if LINUX_VERSION_CODE < PSHARE_KERNEL_MIN || LINUX_VERSION_CODE >= PSHARE_KERNEL_END
-#error "pshare supports Linux 6.1 through 7.2.x only: these kernel headers are outside that range"
+#error "pshare supports Linux 6.1 through 7.3.x only: these kernel headers are outside that range"
 #endif
 
 #ifndef PSHARE_RANGE_CHECK
@@ -67,6 +67,27 @@
 #define PSHARE_IDMAP_ARG	struct user_namespace *mnt_userns
 #define PSHARE_IDMAP		mnt_userns
 #define PSHARE_NOP_IDMAP	(&init_user_ns)
+#endif
+
+/*
+ * ->create lost its last argument, whether the open asked for O_EXCL, in
+ * 7.3: the VFS creates only what does not exist, so no filesystem that
+ * keeps its tree in the dcache ever needed it. fs.c writes its ->create
+ * in the new form; PSHARE_CREATE_OP(fn) is what goes into the inode
+ * operations: fn itself, or on older kernels the adaptor that
+ * PSHARE_CREATE_ADAPTOR(fn) defines, which drops the flag.
+ */
+#ifdef HAVE_CREATE_WITHOUT_EXCL
+#define PSHARE_CREATE_ADAPTOR(fn)
+#define PSHARE_CREATE_OP(fn)	fn
+#else
+#define PSHARE_CREATE_ADAPTOR(fn)					\
+static int fn##_excl(PSHARE_IDMAP_ARG, struct inode *dir,		\
+		     struct dentry *dentry, umode_t mode, bool excl)	\
+{									\
+	return fn(PSHARE_IDMAP, dir, dentry, mode);			\
+}
+#define PSHARE_CREATE_OP(fn)	fn##_excl
 #endif
 
 /*

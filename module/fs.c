@@ -182,11 +182,12 @@ static int pshare_mknod(PSHARE_IDMAP_ARG, struct inode *dir,
 }
 
 static int pshare_create(PSHARE_IDMAP_ARG, struct inode *dir,
-			 struct dentry *dentry, umode_t mode, bool excl)
+			 struct dentry *dentry, umode_t mode)
 {
 	return pshare_mknod(PSHARE_IDMAP, dir, dentry,
 			    (mode & ~S_IFMT) | S_IFREG);
 }
+PSHARE_CREATE_ADAPTOR(pshare_create)
 
 static PSHARE_MKDIR_RET pshare_mkdir(PSHARE_IDMAP_ARG, struct inode *dir,
 				     struct dentry *dentry, umode_t mode)
@@ -201,7 +202,7 @@ static PSHARE_MKDIR_RET pshare_mkdir(PSHARE_IDMAP_ARG, struct inode *dir,
 }
 
 static const struct inode_operations pshare_dir_inode_ops = {
-	.create		= pshare_create,
+	.create		= PSHARE_CREATE_OP(pshare_create),
 	.lookup		= simple_lookup,
 	.link		= simple_link,
 	.unlink		= simple_unlink,

@@ -34,7 +34,7 @@ newest)
 	kdir=$(kdir_for newest)
 	root=$PSHARE_NEWEST_ROOT
 	in_root() {
-		chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"
+		in_newest_root "$@"
 	}
 	;;
 *) kdir=$(kdir_for "$flavor") || die "no $flavor kernel headers found: run 'make deps'" ;;

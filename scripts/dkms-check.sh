@@ -57,8 +57,8 @@ check() {
 	# the temporary tree at the same path.
 	run() {
 		if [ -n "$root" ]; then
-			chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-				mok_signing_key="${tmp#"$root"}/mok.key" mok_certificate="${tmp#"$root"}/mok.pub" "$@"
+			in_newest_root mok_signing_key="${tmp#"$root"}/mok.key" \
+				mok_certificate="${tmp#"$root"}/mok.pub" "$@"
 		else
 			mok_signing_key=$tmp/mok.key mok_certificate=$tmp/mok.pub "$@"
 		fi
@@ -75,9 +75,11 @@ check() {
 
 	step "stage the source (make dkms-src)" make -s dkms-src DESTDIR="$tmp"
 	step "dkms add ($flavor)" dkms_do add
-	step "dkms build -k $kver" dkms_do build -k "$kver"
+	# Named outright: dkms 3.2 looks for them below --installtree.
+	local ksrc=/usr/src/linux-headers-$kver
+	step "dkms build -k $kver" dkms_do build -k "$kver" --kernelsourcedir "$ksrc"
 	[ "$failed" = 0 ] || cat "$tmp/dkms/pshare/$version/build/make.log" 2>/dev/null
-	step "dkms install -k $kver (temporary tree, no depmod)" dkms_do install -k "$kver" --no-depmod
+	step "dkms install -k $kver (temporary tree, no depmod)" dkms_do install -k "$kver" --kernelsourcedir "$ksrc" --no-depmod
 
 	ko=$(find "$tmp/install/$kver" -name 'pshare.ko*' 2>/dev/null | head -n1)
 	if [ -n "$ko" ]; then

@@ -106,6 +106,18 @@ newest_kver() {
 	cat "$PSHARE_NEWEST_ROOT/.pshare-complete"
 }
 
+# in_newest_root [VAR=VALUE...] CMD...: run a command in the Debian 13 root
+# with a clean environment and a /proc of its own (objtool reads
+# /proc/self/limits when it links a module), mounted in a private mount
+# namespace so that nothing stays mounted in the root afterwards.
+in_newest_root() {
+	unshare --mount --propagation private sh -c '
+		root=$1; shift
+		mount -t proc proc "$root/proc" || exit 125
+		exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"
+	' sh "$PSHARE_NEWEST_ROOT" "$@"
+}
+
 # flavor_ok FLAVOR: 0 if FLAVOR names a tested kernel.
 flavor_ok() {
 	case " $PSHARE_FLAVORS " in *" $1 "*) return 0 ;; esac
