@@ -8,8 +8,9 @@
 #                     the Debian 13 build root
 #   PSHARE_KSRC       the extracted linux-source-6.1 tree (checkpatch, the
 #                     kselftest harness)
-#   PSHARE_DEBUG_KSRC the extracted linux-source-6.12 tree the debug kernel
-#                     is built from, named by the package version
+#   PSHARE_DEBUG_KSRC the extracted linux-source tree the debug kernel is
+#                     built from (PSHARE_DEBUG_LINE: 6.1 or 6.12), named by
+#                     the package version
 #   PSHARE_NEWEST_ROOT, PSHARE_NEWEST_KERNEL  see scripts/newest-root.sh
 #
 # The tested kernels ("flavors"), each booted by scripts/vm.sh and run
@@ -19,17 +20,21 @@
 #   lts     the 6.12 LTS line Debian 12 also ships (linux-image-6.12.*+deb12)
 #   newest  the newest stable kernel Debian packages (trixie-backports),
 #           built for in a Debian 13 root (scripts/newest-root.sh)
-#   debug   linux-source-6.12 as tinyconfig plus scripts/debug-kernel.config
-#           (KASAN, lockdep, kmemleak, DEBUG_VM, fault injection, KUnit)
+#   debug   linux-source-6.1 (PSHARE_DEBUG_LINE=6.12: linux-source-6.12) as
+#           tinyconfig plus scripts/debug-kernel.config (KASAN, lockdep,
+#           kmemleak, DEBUG_VM, fault injection, KUnit)
 
 PSHARE_FLAVORS="stock lts newest debug"
 PSHARE_TOP=${PSHARE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PSHARE_CACHE=${PSHARE_CACHE:-/var/cache/pshare}
 PSHARE_KSRC_TAR=/usr/src/linux-source-6.1.tar.xz
 PSHARE_KSRC=$PSHARE_CACHE/linux-source-6.1
-PSHARE_DEBUG_KSRC_PKG=linux-source-6.12
-PSHARE_DEBUG_KSRC_TAR=/usr/src/linux-source-6.12.tar.xz
-PSHARE_DEBUG_KSRC=$PSHARE_CACHE/linux-source-6.12-$(dpkg-query -W -f='${Version}' $PSHARE_DEBUG_KSRC_PKG 2>/dev/null || echo none)
+# The line the debug kernel is built from: 6.1 by default; PSHARE_DEBUG_LINE=6.12
+# builds it from linux-source-6.12 (see README: not yet in make check).
+PSHARE_DEBUG_LINE=${PSHARE_DEBUG_LINE:-6.1}
+PSHARE_DEBUG_KSRC_PKG=linux-source-$PSHARE_DEBUG_LINE
+PSHARE_DEBUG_KSRC_TAR=/usr/src/linux-source-$PSHARE_DEBUG_LINE.tar.xz
+PSHARE_DEBUG_KSRC=$PSHARE_CACHE/linux-source-$PSHARE_DEBUG_LINE-$(dpkg-query -W -f='${Version}' $PSHARE_DEBUG_KSRC_PKG 2>/dev/null || echo none)
 # The Debian 13 build root for the newest kernel, and that kernel's unpacked
 # image and modules (scripts/newest-root.sh).
 PSHARE_NEWEST_ROOT=$PSHARE_CACHE/trixie-root
@@ -73,7 +78,7 @@ stock_kdir() {
 	echo "/usr/src/linux-headers-$ver"
 }
 
-# ksrc_version: the version of the debug kernel's source tree ("6.12.118")
+# ksrc_version: the version of the debug kernel's source tree ("6.1.192")
 # plus the Debian package version, so a package upgrade gives a new debug
 # kernel.
 ksrc_version() {
