@@ -139,17 +139,8 @@ cpu_ticks() {
 # start_guests KIND: boot the guests (KIND pshare or anon) and wait until
 # each has written and verified the common pattern.
 start_guests() {
-	local i
-	guests=()
-	for i in $(seq 1 "$nguests"); do
-		if [ "$1" = pshare ]; then
-			eval "GUEST_g${i}_REGION=$mnt/bench-guest-$i"
-		else
-			eval "GUEST_g${i}_REGION=anon"
-		fi
-		eval "GUEST_g${i}_MEM=$mem"
-		guests+=("g$i")
-	done
+	guest_name_all "$1" "$nguests" "$mem" "$mnt/bench-guest"
+	guests=("${GUEST_NAMES[@]}")
 	guest_start_all "${guests[@]}"
 	guest_boot_wait 1200 "${guests[@]}"
 }

@@ -68,16 +68,8 @@ say "$kind: $rounds rounds of $nguests guests x $mem MiB, $hold s each, on $(una
 echo 100 > "$scanner/sleep_millisecs"
 echo 1000 > "$scanner/pages_to_scan"
 for r in $(seq 1 "$rounds"); do
-	guests=()
-	for i in $(seq 1 "$nguests"); do
-		if [ "$kind" = pshare ]; then
-			eval "GUEST_g${i}_REGION=$mnt/kvm-loop-$i"
-		else
-			eval "GUEST_g${i}_REGION=anon"
-		fi
-		eval "GUEST_g${i}_MEM=$mem"
-		guests+=("g$i")
-	done
+	guest_name_all "$kind" "$nguests" "$mem" "$mnt/kvm-loop"
+	guests=("${GUEST_NAMES[@]}")
 	t0=$SECONDS
 	guest_start_all "${guests[@]}"
 	if ! guest_boot_wait 600 "${guests[@]}"; then

@@ -17,6 +17,9 @@
 #   guest_save NAME / guest_load NAME keep several guests: save the current
 #                                     guest's state under NAME, make NAME's
 #                                     the current one
+#   guest_name_all KIND N MIB PREFIX  name N guests g1..gN in GUEST_NAMES,
+#                                     each of MIB on region PREFIX-<i> (KIND
+#                                     pshare) or anonymous RAM (KIND anon)
 #   guest_start_all NAME...           start one guest per NAME, each on the
 #                                     region in ${GUEST_<NAME>_REGION}
 #   guest_boot_wait SECS NAME...      wait until every named guest wrote and
@@ -219,6 +222,20 @@ guest_diagnose() {
 	for t in /proc/"$GUEST_PID"/task/*; do
 		echo "thread $(cat "$t/comm" 2>/dev/null) state $(sed 's/.*) //' "$t/stat" 2>/dev/null | cut -d' ' -f1) wchan $(cat "$t/wchan" 2>/dev/null)"
 		grep -q 'CPU' "$t/comm" 2>/dev/null && sed 's/^/    /' "$t/stack" 2>/dev/null | head -n 12
+	done
+}
+
+guest_name_all() {
+	local i
+	GUEST_NAMES=()
+	for i in $(seq 1 "$2"); do
+		if [ "$1" = pshare ]; then
+			eval "GUEST_g${i}_REGION=$4-$i"
+		else
+			eval "GUEST_g${i}_REGION=anon"
+		fi
+		eval "GUEST_g${i}_MEM=$3"
+		GUEST_NAMES+=("g$i")
 	done
 }
 
