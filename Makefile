@@ -7,7 +7,8 @@
 #   make demo            boot a KVM guest on pshare memory in a throwaway VM
 #   make bench           print the benchmark figures
 #   make experiments     the paper's reclaim experiments (build/experiments/)
-#   make vm CMD='...'    run one command in a fresh test VM (KERNEL=debug)
+#   make vm CMD='...'    run one command in a fresh test VM (KERNEL=stock,
+#                        lts, newest or debug)
 #   make style           checkpatch and sparse over our code (zero findings)
 #   make fuzz            a long fuzzer run in a test VM (FUZZ_OPS, FUZZ_SEED,
 #                        FUZZ_SECONDS, KERNEL=debug)
