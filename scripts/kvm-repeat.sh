@@ -41,6 +41,7 @@ flags=()
 config="kernel=$kernel cpu=${PSHARE_VM_CPU:-max} smp=${PSHARE_VM_SMP:-2}"
 config+=" accel=${PSHARE_VM_ACCEL:-tcg} module=$module kind=$kind"
 config+=" guests=${KVM_LOOP_GUESTS:-3}x${KVM_LOOP_MIB:-256}M"
+config+=" rounds=${KVM_LOOP_ROUNDS:-2} hold=${KVM_LOOP_HOLD:-30}s"
 [ -z "${PSHARE_VM_QEMU_ARGS:-}" ] || config+=" qemu+='$PSHARE_VM_QEMU_ARGS'"
 [ -z "${PSHARE_VM_APPEND:-}" ] || config+=" cmdline+='$PSHARE_VM_APPEND'"
 
