@@ -7,8 +7,8 @@
 #   bash scripts/debug-kernel.sh              build if needed, print the O= dir
 #   bash scripts/debug-kernel.sh --print-dir  only print the O= dir
 #
-# The kernel is linux-source-6.1, or linux-source-6.12 with
-# PSHARE_DEBUG_LINE=6.12 (scripts/lib.sh), configured as tinyconfig plus
+# The kernel is linux-source-6.12, or linux-source-6.1 with
+# PSHARE_DEBUG_LINE=6.1 (scripts/lib.sh), configured as tinyconfig plus
 # scripts/debug-kernel.config, built out of tree into
 # /var/cache/pshare/debug-kernel-<hash of fragment and source version>/, which
 # is a complete KDIR for out-of-tree module builds. A finished build is reused;

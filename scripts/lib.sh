@@ -20,7 +20,7 @@
 #   lts     the 6.12 LTS line Debian 12 also ships (linux-image-6.12.*+deb12)
 #   newest  the newest stable kernel Debian packages (trixie-backports),
 #           built for in a Debian 13 root (scripts/newest-root.sh)
-#   debug   linux-source-6.1 (PSHARE_DEBUG_LINE=6.12: linux-source-6.12) as
+#   debug   linux-source-6.12 (PSHARE_DEBUG_LINE=6.1: linux-source-6.1) as
 #           tinyconfig plus scripts/debug-kernel.config (KASAN, lockdep,
 #           kmemleak, DEBUG_VM, fault injection, KUnit)
 
@@ -29,9 +29,9 @@ PSHARE_TOP=${PSHARE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PSHARE_CACHE=${PSHARE_CACHE:-/var/cache/pshare}
 PSHARE_KSRC_TAR=/usr/src/linux-source-6.1.tar.xz
 PSHARE_KSRC=$PSHARE_CACHE/linux-source-6.1
-# The line the debug kernel is built from: 6.1 by default; PSHARE_DEBUG_LINE=6.12
-# builds it from linux-source-6.12 (see README: not yet in make check).
-PSHARE_DEBUG_LINE=${PSHARE_DEBUG_LINE:-6.1}
+# The line the debug kernel is built from: 6.12, where new hosts are;
+# PSHARE_DEBUG_LINE=6.1 builds it from linux-source-6.1 instead.
+PSHARE_DEBUG_LINE=${PSHARE_DEBUG_LINE:-6.12}
 PSHARE_DEBUG_KSRC_PKG=linux-source-$PSHARE_DEBUG_LINE
 PSHARE_DEBUG_KSRC_TAR=/usr/src/linux-source-$PSHARE_DEBUG_LINE.tar.xz
 PSHARE_DEBUG_KSRC=$PSHARE_CACHE/linux-source-$PSHARE_DEBUG_LINE-$(dpkg-query -W -f='${Version}' $PSHARE_DEBUG_KSRC_PKG 2>/dev/null || echo none)
@@ -69,13 +69,6 @@ line_kver() {
 # Other lines installed beside it (bookworm-backports' 6.12) do not count.
 stock_kver() {
 	line_kver 6.1.
-}
-
-# stock_kdir: kbuild directory for the stock kernel.
-stock_kdir() {
-	local ver
-	ver=$(stock_kver) || return 1
-	echo "/usr/src/linux-headers-$ver"
 }
 
 # ksrc_version: the version of the debug kernel's source tree ("6.1.192")

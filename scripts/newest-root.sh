@@ -59,13 +59,11 @@ cat >"$root/etc/apt/sources.list" <<EOF
 deb $mirror trixie main
 deb $mirror trixie-backports main
 EOF
-# Inside the root, apt needs no daemons, no init and no /proc of its own
-# beyond the bind mount made here for the duration of the install.
+# Inside the root apt needs no daemons and no init, only a /proc of its own
+# (in_newest_root, scripts/lib.sh).
 in_root() {
-	chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"
+	in_newest_root env DEBIAN_FRONTEND=noninteractive "$@"
 }
-mount -t proc proc "$root/proc"
-trap 'umount "$root/proc" 2>/dev/null || true' EXIT
 in_root apt-get update -q >>"$log" 2>&1 || die "apt-get update in the trixie root failed (see $log)"
 image=$(in_root apt-cache -t trixie-backports search --names-only '^linux-image-[0-9.]+.*-amd64$' |
 	awk '{print $1}' | grep -vE -- '-(rt|cloud)-amd64|unsigned|dbg' | sort -V | tail -n1)

@@ -79,7 +79,7 @@ run_sparse() {
 	[ "$n" -eq 0 ]
 }
 
-kdir=$(stock_kdir) || die "no stock kernel headers: run 'make deps'"
+kdir=$(kdir_for stock) || die "no stock kernel headers: run 'make deps'"
 run_sparse stock "$kdir" || bad=1
 dkdir=$(debug_kdir) && [ -f "$dkdir/Module.symvers" ] && [ -f "$dkdir/.config" ] &&
 	{ run_sparse debug "$dkdir" || bad=1; }

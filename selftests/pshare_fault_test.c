@@ -69,8 +69,8 @@ static struct {
 	{ .path = FAILPAGE "/times" },
 };
 
-/* A named backing file to remove at the end, or "". */
-static char fi_backing_path[PATH_MAX];
+/* The scratch file system a backing file lives on, when a test made one. */
+static struct ps_scratch_fs fi_disk;
 
 /* The scanner thread while it is made to fail: its make-it-fail is reset. */
 static char fi_scand_fail[64];
@@ -177,8 +177,7 @@ FIXTURE_TEARDOWN(fault)
 	ps_region_destroy(&self->r);
 	if (self->backing >= 0)
 		close(self->backing);
-	if (fi_backing_path[0])
-		unlink(fi_backing_path);
+	ps_scratch_fs_remove(&fi_disk);
 	if (self->dev >= 0)
 		close(self->dev);
 	if (self->dir[0]) {
@@ -756,6 +755,9 @@ static void prep_pagein(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *
 		ASSERT_EQ(0, ps_write_file(RECLAIM_NOW, "1"));
 	}
 	ASSERT_EQ(NP, fi_paged(self, false));
+	/* Out of the page cache too, where the backing file has one. */
+	ASSERT_EQ(0, fdatasync(self->backing));
+	ASSERT_EQ(0, posix_fadvise(self->backing, 0, 0, POSIX_FADV_DONTNEED));
 }
 
 static int op_pagein_read(FIXTURE_DATA(fault) *self)
@@ -833,30 +835,25 @@ TEST_F(fault, paging)
 }
 
 /*
- * A backing file whose reads allocate on their way to storage: here a 9p
- * file (the test VM's writable build/vm-out share), as a disk file whose
- * pages left the page cache would. A failed allocation there must not turn
- * into lost data: page-in returns ENOMEM (a fault retries). Page-out is
- * left to the tmpfs case: over 9p its hundreds of rounds take too long on
- * the debug kernel.
+ * A backing file whose reads allocate on their way to storage: a file on
+ * ext4 (scratch_fs: a loop device over an image in /tmp), dropped from the
+ * page cache before each page-in (prep_pagein), so the read allocates page
+ * cache folios and block I/O. A failed allocation there must not turn into
+ * lost data: page-in returns ENOMEM (a fault retries). Page-out is left to
+ * the tmpfs case: its hundreds of rounds take too long on the debug kernel.
  */
-TEST_F(fault, paging_9p)
+TEST_F(fault, paging_disk)
 {
-	const char *top = getenv("PSHARE_TOP");
-	char path[PATH_MAX];
+	const char *why;
 
 	if (access(RECLAIM_NOW, W_OK))
 		PS_SKIP("no " RECLAIM_NOW " (debugfs not mounted, or an older module)");
-	if (!top || !getenv("PSHARE_KERNEL"))
-		PS_SKIP("not in the test VM (PSHARE_TOP, PSHARE_KERNEL unset)");
-	snprintf(path, sizeof(path), "%s/build/vm-out", top);
-	if (!ps_mounted_as(path, "9p"))
-		PS_SKIP("%.200s is not a 9p mount", path);
-	snprintf(path, sizeof(path), "%s/build/vm-out/fault-backing.%d", top, getpid());
-	self->backing = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	ASSERT_LE(0, self->backing) TH_LOG("%s: %s", path, strerror(errno));
-	snprintf(fi_backing_path, sizeof(fi_backing_path), "%s", path);
-	fi_paging(_metadata, self, "9p", false);
+	why = ps_scratch_fs_make(&fi_disk, 16);
+	if (why)
+		PS_SKIP("%s", why);
+	self->backing = open(fi_disk.dir, O_TMPFILE | O_RDWR, 0600);
+	ASSERT_LE(0, self->backing) TH_LOG("O_TMPFILE in %s: %s", fi_disk.dir, strerror(errno));
+	fi_paging(_metadata, self, "ext4", false);
 }
 
 /* ----------------------------------------------------------------------

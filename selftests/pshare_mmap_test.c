@@ -15,7 +15,6 @@
 #include <time.h>
 #include <sys/mount.h>
 #include <linux/falloc.h>
-#include <linux/loop.h>
 
 #define PUNCH (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
 
@@ -644,107 +643,32 @@ TEST_F(map, resident_counts_exact)
 FIXTURE(odirect) {
 	int dev;
 	struct ps_region r;
-	char img[64];
-	char dir[64];
-	char loopdev[64];
-	bool mounted;
+	struct ps_scratch_fs fs;
 };
-
-static int run_quiet(const char *cmd)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
-	return system(buf);
-}
 
 /* Undo what the setup made; also called before a skip from the setup. */
 static void odirect_cleanup(FIXTURE_DATA(odirect) *self)
 {
-	int fd;
-
 	ps_region_destroy(&self->r);
 	if (self->dev >= 0)
 		close(self->dev);
 	self->dev = -1;
-	if (self->mounted)
-		umount2(self->dir, MNT_DETACH);
-	self->mounted = false;
-	if (self->dir[0])
-		rmdir(self->dir);
-	self->dir[0] = 0;
-	if (self->loopdev[0]) {
-		fd = open(self->loopdev, O_RDONLY);
-		if (fd >= 0) {
-			ioctl(fd, LOOP_CLR_FD, 0);
-			close(fd);
-		}
-	}
-	self->loopdev[0] = 0;
-	if (self->img[0])
-		unlink(self->img);
-	self->img[0] = 0;
+	ps_scratch_fs_remove(&self->fs);
 }
 
 FIXTURE_SETUP(odirect)
 {
-	static const char * const fstypes[] = { "ext4", "ext2" };
 	time_t t0 = time(NULL);
-	char cmd[256];
-	FILE *f;
-	size_t i;
-	int fd;
+	const char *why;
 
 	self->dev = -1;
 	self->r.fd = -1;
 	PS_REQUIRE_ENV();
-	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-	if (run_quiet("command -v mke2fs") || run_quiet("command -v losetup"))
-		PS_SKIP("mke2fs or losetup not installed (e2fsprogs, util-linux)");
-
-	strcpy(self->img, "/tmp/pshare-odirect.XXXXXX");
-	fd = mkstemp(self->img);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ftruncate(fd, 16 << 20));
-	close(fd);
-	/* No journal, lazy tables: quick even on a slow debug kernel. */
-	snprintf(cmd, sizeof(cmd),
-		 "mke2fs -q -F -t ext4 -O ^has_journal -E lazy_itable_init=1 %s",
-		 self->img);
-	if (run_quiet(cmd)) {
-		odirect_cleanup(self);
-		PS_SKIP("mke2fs -t ext4 failed on an image in /tmp");
-	}
-
-	TH_LOG("%lds: ext4 image made", time(NULL) - t0);
-	run_quiet("modprobe loop");
-	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", self->img);
-	f = popen(cmd, "r");
-	ASSERT_NE(NULL, f);
-	if (!fgets(self->loopdev, sizeof(self->loopdev), f))
-		self->loopdev[0] = 0;
-	pclose(f);
-	self->loopdev[strcspn(self->loopdev, "\n")] = 0;
-	if (!self->loopdev[0]) {
-		odirect_cleanup(self);
-		PS_SKIP("no loop device (CONFIG_BLK_DEV_LOOP, modprobe loop)");
-	}
-
-	TH_LOG("%lds: %s set up", time(NULL) - t0, self->loopdev);
-	strcpy(self->dir, "/tmp/pshare-odirect-mnt.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	for (i = 0; i < sizeof(fstypes) / sizeof(fstypes[0]) && !self->mounted; i++)
-		if (!mount(self->loopdev, self->dir, fstypes[i], 0, NULL))
-			self->mounted = true;
-	if (!self->mounted) {
-		int err = errno;
-
-		odirect_cleanup(self);
-		PS_SKIP("cannot mount ext4/ext2 from a loop device: %s (CONFIG_EXT4_FS?)",
-			strerror(err));
-	}
-
-	TH_LOG("%lds: mounted on %s", time(NULL) - t0, self->dir);
+	why = ps_scratch_fs_make(&self->fs, 16);
+	if (why)
+		PS_SKIP("%s", why);
+	TH_LOG("%lds: ext4 on %s mounted on %s", time(NULL) - t0, self->fs.loopdev,
+	       self->fs.dir);
 	self->dev = open(PS_DEV, O_RDWR);
 	ASSERT_LE(0, self->dev);
 	ps_region_create(_metadata, &self->r, 0);
@@ -771,7 +695,7 @@ TEST_F_TIMEOUT(odirect, read_into_region_buffer, 300)
 	ASSERT_NE(NULL, back);
 	for (i = 0; i < n; i++)
 		ps_fill(buf + i * PS_PAGE, PS_PAGE, 200 + i);
-	snprintf(path, sizeof(path), "%s/pattern", self->dir);
+	snprintf(path, sizeof(path), "%s/pattern", self->fs.dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ((ssize_t)(n * PS_PAGE), write(fd, buf, n * PS_PAGE));
@@ -808,7 +732,7 @@ TEST_F_TIMEOUT(odirect, read_into_region_buffer, 300)
 	EXPECT_EQ(2, s.cow_breaks) TH_LOG("pages 2-3 left the zero frame");
 
 	/* And the other way: O_DIRECT write from the region buffer. */
-	snprintf(path2, sizeof(path2), "%s/copy", self->dir);
+	snprintf(path2, sizeof(path2), "%s/copy", self->fs.dir);
 	fd = open(path2, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ((ssize_t)(n * PS_PAGE), write(fd, m + 2 * PS_PAGE, n * PS_PAGE))

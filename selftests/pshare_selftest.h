@@ -25,12 +25,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/loop.h>
 #include <linux/pshare.h>
 
 #include "kselftest_harness.h"
@@ -355,6 +357,116 @@ static inline void ps_pread_page(struct __test_metadata *_metadata, int fd,
 		EXPECT_EQ(-1, ps_check(buf, PS_PAGE, seed))
 			TH_LOG("page %lu does not hold pattern %ld", pg, seed);
 	}
+}
+
+/*
+ * A scratch ext4 file system on a loop device over an image in /tmp: a
+ * disk file system for tests whose I/O must go through the page cache and
+ * the block layer.
+ */
+struct ps_scratch_fs {
+	char img[64];
+	char dir[64];		/* the mount point */
+	char loopdev[64];
+	bool mounted;
+};
+
+/* Run a shell command with its output discarded; its wait status. */
+static inline int ps_run_quiet(const char *cmd)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s >/dev/null 2>&1", cmd);
+	return system(buf);
+}
+
+/* Undo what ps_scratch_fs_make() made; safe on a partly made one. */
+static inline void ps_scratch_fs_remove(struct ps_scratch_fs *fs)
+{
+	int fd;
+
+	if (fs->mounted)
+		umount2(fs->dir, MNT_DETACH);
+	fs->mounted = false;
+	if (fs->dir[0])
+		rmdir(fs->dir);
+	fs->dir[0] = 0;
+	if (fs->loopdev[0]) {
+		fd = open(fs->loopdev, O_RDONLY);
+		if (fd >= 0) {
+			ioctl(fd, LOOP_CLR_FD, 0);
+			close(fd);
+		}
+	}
+	fs->loopdev[0] = 0;
+	if (fs->img[0])
+		unlink(fs->img);
+	fs->img[0] = 0;
+}
+
+/*
+ * Make and mount a scratch file system of @mib MiB. Returns NULL when it
+ * is mounted on fs->dir, or why it could not be made (a reason to skip;
+ * nothing is left behind then).
+ */
+static inline const char *ps_scratch_fs_make(struct ps_scratch_fs *fs, unsigned int mib)
+{
+	static const char * const fstypes[] = { "ext4", "ext2" };
+	char cmd[256];
+	size_t i;
+	FILE *f;
+	int fd;
+
+	memset(fs, 0, sizeof(*fs));
+	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	if (ps_run_quiet("command -v mke2fs") || ps_run_quiet("command -v losetup"))
+		return "mke2fs or losetup not installed (e2fsprogs, util-linux)";
+
+	strcpy(fs->img, "/tmp/pshare-scratch.XXXXXX");
+	fd = mkstemp(fs->img);
+	if (fd < 0 || ftruncate(fd, (off_t)mib << 20)) {
+		if (fd >= 0)
+			close(fd);
+		ps_scratch_fs_remove(fs);
+		return "cannot make an image file in /tmp";
+	}
+	close(fd);
+	/* No journal, lazy tables: quick even on a slow debug kernel. */
+	snprintf(cmd, sizeof(cmd),
+		 "mke2fs -q -F -t ext4 -O ^has_journal -E lazy_itable_init=1 %s", fs->img);
+	if (ps_run_quiet(cmd)) {
+		ps_scratch_fs_remove(fs);
+		return "mke2fs -t ext4 failed on an image in /tmp";
+	}
+
+	ps_run_quiet("modprobe loop");
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s 2>/dev/null", fs->img);
+	f = popen(cmd, "r");
+	if (f) {
+		if (!fgets(fs->loopdev, sizeof(fs->loopdev), f))
+			fs->loopdev[0] = 0;
+		pclose(f);
+	}
+	fs->loopdev[strcspn(fs->loopdev, "\n")] = 0;
+	if (!fs->loopdev[0]) {
+		ps_scratch_fs_remove(fs);
+		return "no loop device (CONFIG_BLK_DEV_LOOP, modprobe loop)";
+	}
+
+	strcpy(fs->dir, "/tmp/pshare-scratch-mnt.XXXXXX");
+	if (!mkdtemp(fs->dir)) {
+		fs->dir[0] = 0;
+		ps_scratch_fs_remove(fs);
+		return "cannot make a mount point in /tmp";
+	}
+	for (i = 0; i < sizeof(fstypes) / sizeof(fstypes[0]) && !fs->mounted; i++)
+		if (!mount(fs->loopdev, fs->dir, fstypes[i], 0, NULL))
+			fs->mounted = true;
+	if (!fs->mounted) {
+		ps_scratch_fs_remove(fs);
+		return "cannot mount ext4/ext2 from a loop device (CONFIG_EXT4_FS?)";
+	}
+	return NULL;
 }
 
 #endif /* PSHARE_SELFTEST_H */
