@@ -18,6 +18,13 @@
  *                 write    write all of it again, 8 bytes at a time (no
  *                          faults): MB/s
  *                 read     read all of it back, 8 bytes at a time: MB/s
+ *                 gup      vmsplice() each page of it into a pipe and read
+ *                          it out again: the kernel looks the page up with
+ *                          get_user_pages_fast(), as KVM does for a guest
+ *                          fault. Where GUP-fast refuses the page (since
+ *                          6.9 it refuses order-0 folios without a mapping
+ *                          when CONFIG_SECRETMEM is set, which pshare's
+ *                          frames are) this measures the slow path: pages/s
  * The table shows the median of the repetitions, then the ratios
  * pshare/memfd, pshare/anon and pshare/anon-4k (above 1: pshare is faster).
  * Figures only: nothing here passes or fails.
@@ -37,6 +44,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +57,9 @@ static const char *const backing_name[B_NR] = {
 	"pshare", "memfd", "anon", "anon-4k",
 };
 
-enum metric { M_TOUCH, M_WRITE, M_READ, M_NR };
+enum metric { M_TOUCH, M_WRITE, M_READ, M_GUP, M_NR };
+
+static const char *const metric_name[M_NR] = { "touch", "write", "read", "gup" };
 
 /* Results of one backing: one row per metric, one column per repetition. */
 struct row {
@@ -141,6 +151,35 @@ fail:
 	return MAP_FAILED;
 }
 
+/*
+ * Each of @pages pages of @p into a pipe with vmsplice() (one GUP lookup
+ * each) and out again with read(): pages/s, or -1 with errno set.
+ */
+static double gup_pass(const char *p, size_t pages)
+{
+	static char buf[65536];
+	double t, res = -1;
+	struct iovec iov;
+	int pfd[2];
+	size_t i;
+
+	if (pipe(pfd))
+		return -1;
+	t = now();
+	for (i = 0; i < pages; i++) {
+		iov.iov_base = (void *)(p + i * page_size);
+		iov.iov_len = page_size;
+		if (vmsplice(pfd[1], &iov, 1, 0) != page_size ||
+		    read(pfd[0], buf, page_size) != page_size)
+			goto out;
+	}
+	res = pages / (now() - t);
+out:
+	close(pfd[0]);
+	close(pfd[1]);
+	return res;
+}
+
 /* One repetition; returns 0 or -1 (message printed). */
 static int run_once(enum backing b, int rep, struct row *r)
 {
@@ -187,6 +226,15 @@ static int run_once(enum backing b, int rep, struct row *r)
 		munmap(p, bench_bytes);
 		return -1;
 	}
+
+	t = gup_pass(p, pages);
+	if (t < 0) {
+		fprintf(stderr, "pshare_bench: %s: vmsplice: %s\n", backing_name[b],
+			strerror(errno));
+		munmap(p, bench_bytes);
+		return -1;
+	}
+	r->v[M_GUP][rep] = t;
 
 	munmap(p, bench_bytes);
 	if (fd >= 0)
@@ -281,21 +329,20 @@ int main(int argc, char **argv)
 			if (rows[b].valid)
 				rows[b].median[m] = median(rows[b].v[m], bench_reps);
 
-	printf("\n%-16s %14s %14s %14s\n", "backing", "touch pages/s",
-	       "write MB/s", "read MB/s");
+	printf("\n%-16s %14s %14s %14s %14s\n", "backing", "touch pages/s",
+	       "write MB/s", "read MB/s", "gup pages/s");
 	for (b = 0; b < B_NR; b++)
 		print_row(backing_name[b], &rows[b], NULL);
-	printf("\n%-16s %14s %14s %14s\n", "ratio", "touch", "write", "read");
+	printf("\n%-16s %14s %14s %14s %14s\n", "ratio", "touch", "write", "read", "gup");
 	print_row("pshare/memfd", &rows[B_PSHARE], &rows[B_MEMFD]);
 	print_row("pshare/anon", &rows[B_PSHARE], &rows[B_ANON]);
 	print_row("pshare/anon-4k", &rows[B_PSHARE], &rows[B_ANON4K]);
-	printf("\n# per repetition (touch pages/s, write MB/s, read MB/s):\n");
+	printf("\n# per repetition (touch pages/s, write MB/s, read MB/s, gup pages/s):\n");
 	for (b = 0; b < B_NR; b++) {
 		if (!rows[b].valid)
 			continue;
 		for (m = 0; m < M_NR; m++) {
-			printf("# %-7s %-5s", backing_name[b],
-			       m == M_TOUCH ? "touch" : m == M_WRITE ? "write" : "read");
+			printf("# %-7s %-5s", backing_name[b], metric_name[m]);
 			for (rep = 0; rep < bench_reps; rep++)
 				printf(" %.0f", rows[b].v[m][rep]);
 			printf("\n");
