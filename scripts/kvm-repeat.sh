@@ -42,12 +42,13 @@ config="kernel=$kernel cpu=${PSHARE_VM_CPU:-max} smp=${PSHARE_VM_SMP:-2}"
 config+=" accel=${PSHARE_VM_ACCEL:-tcg} module=$module kind=$kind"
 config+=" guests=${KVM_LOOP_GUESTS:-3}x${KVM_LOOP_MIB:-256}M"
 config+=" rounds=${KVM_LOOP_ROUNDS:-2} hold=${KVM_LOOP_HOLD:-30}s"
+[ "${KVM_LOOP_IPI:-0}" = 0 ] || config+=" ipi-load"
 [ -z "${PSHARE_VM_QEMU_ARGS:-}" ] || config+=" qemu+='$PSHARE_VM_QEMU_ARGS'"
 [ -z "${PSHARE_VM_APPEND:-}" ] || config+=" cmdline+='$PSHARE_VM_APPEND'"
 
 # The VM does not inherit this environment: pass kvm-loop.sh's on.
 vars="KVM_LOOP_KIND=$kind"
-for v in GUESTS MIB FILL ROUNDS HOLD; do
+for v in GUESTS MIB FILL ROUNDS HOLD IPI; do
 	eval "[ -z \"\${KVM_LOOP_$v:-}\" ] || vars+=\" KVM_LOOP_$v=\$KVM_LOOP_$v\""
 done
 load=${CMD:-"$vars bash scripts/guest/kvm-loop.sh"}

@@ -20,7 +20,10 @@
 #
 # Environment: KVM_LOOP_KIND (default pshare), KVM_LOOP_GUESTS (3),
 # KVM_LOOP_MIB (RAM of each guest, 256), KVM_LOOP_FILL (MiB of pattern, 32),
-# KVM_LOOP_ROUNDS (2), KVM_LOOP_HOLD (seconds, 30).
+# KVM_LOOP_ROUNDS (2), KVM_LOOP_HOLD (seconds, 30), KVM_LOOP_IPI (1: two
+# processes pinned to CPUs 0 and 1 wake each other through pipes all the
+# time, so that reschedule IPIs keep arriving while the vCPU threads enter
+# and leave their guests; 0 by default).
 
 set -uo pipefail
 
@@ -55,7 +58,9 @@ fi
 guest_check_built || { say "inner guest not built: make -C selftests/kvm on the host"; exit 2; }
 
 guests=()
+ipi_pid=
 stop() {
+	[ -z "$ipi_pid" ] || kill -- "-$ipi_pid" 2>/dev/null
 	guest_stop_all "${guests[@]}"
 	guests=()
 	rm -f "$mnt"/kvm-loop-*
@@ -65,6 +70,26 @@ trap stop EXIT
 trap 'exit 130' INT TERM
 
 say "$kind: $rounds rounds of $nguests guests x $mem MiB, $hold s each, on $(uname -r)"
+if [ "${KVM_LOOP_IPI:-0}" = 1 ]; then
+	# Its own process group, for stop(). Each wake-up of the partner on
+	# the other CPU is a reschedule IPI when that CPU is busy.
+	setsid python3 -c '
+import os
+r1, w1 = os.pipe()
+r2, w2 = os.pipe()
+if os.fork() == 0:
+    os.sched_setaffinity(0, {1})
+    while True:
+        os.read(r1, 1)
+        os.write(w2, b"x")
+os.sched_setaffinity(0, {0})
+while True:
+    os.write(w1, b"x")
+    os.read(r2, 1)
+' &
+	ipi_pid=$!
+	say "IPI load on CPUs 0 and 1 (pid $ipi_pid)"
+fi
 echo 100 > "$scanner/sleep_millisecs"
 echo 1000 > "$scanner/pages_to_scan"
 for r in $(seq 1 "$rounds"); do
