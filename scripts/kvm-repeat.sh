@@ -39,10 +39,14 @@ flags=()
 [ "$module" = 1 ] || flags+=(--no-module)
 
 config="kernel=$kernel cpu=${PSHARE_VM_CPU:-max} smp=${PSHARE_VM_SMP:-2}"
-config+=" accel=${PSHARE_VM_ACCEL:-tcg} module=$module kind=$kind"
-config+=" guests=${KVM_LOOP_GUESTS:-3}x${KVM_LOOP_MIB:-256}M"
-config+=" rounds=${KVM_LOOP_ROUNDS:-2} hold=${KVM_LOOP_HOLD:-30}s"
-[ "${KVM_LOOP_IPI:-0}" = 0 ] || config+=" ipi-load"
+config+=" accel=${PSHARE_VM_ACCEL:-tcg} module=$module"
+if [ -n "${CMD:-}" ]; then
+	config+=" load='$CMD'"
+else
+	config+=" kind=$kind guests=${KVM_LOOP_GUESTS:-3}x${KVM_LOOP_MIB:-256}M"
+	config+=" rounds=${KVM_LOOP_ROUNDS:-2} hold=${KVM_LOOP_HOLD:-30}s"
+	[ "${KVM_LOOP_IPI:-0}" = 0 ] || config+=" ipi-load"
+fi
 [ -z "${PSHARE_VM_QEMU_ARGS:-}" ] || config+=" qemu+='$PSHARE_VM_QEMU_ARGS'"
 [ -z "${PSHARE_VM_APPEND:-}" ] || config+=" cmdline+='$PSHARE_VM_APPEND'"
 

@@ -842,7 +842,7 @@ TEST_F(fault, paging)
  * lost data: page-in returns ENOMEM (a fault retries). Page-out is left to
  * the tmpfs case: its hundreds of rounds take too long on the debug kernel.
  */
-TEST_F(fault, paging_disk)
+TEST_F_TIMEOUT(fault, paging_disk, 900)
 {
 	const char *why;
 

@@ -115,17 +115,20 @@ elif ! command -v perf >/dev/null; then
 elif ! perf stat -e 'pshare:pshare_merge' -- true > "$tmp/probe" 2>&1; then
 	skip "perf example" "this kernel cannot count tracepoints: $(head -n1 "$tmp/probe")"
 else
-	cmd=${cmd/sleep 10/sleep 20}
+	# perf counts while its workload runs: a sleep long enough for any
+	# kernel, ended once the events are made (then perf prints).
+	cmd=${cmd/sleep 10/sleep 600}
 	eval "$cmd" > "$tmp/perf" 2>&1 &
 	pid=$!
 	# perf enables its counters, then execs the workload: count from
-	# when "sleep 20" runs (a fixed wait was too short on the debug kernel).
+	# when "sleep 600" runs.
 	for i in $(seq 600); do
-		pgrep -xf 'sleep 20' >/dev/null && break
+		pgrep -xf 'sleep 600' >/dev/null && break
 		sleep 0.1
 	done
 	sleep 1
 	make_events
+	pkill -xf 'sleep 600' 2>/dev/null
 	wait "$pid"
 	merges=$(awk '$2 == "pshare:pshare_merge" { gsub(/,/, "", $1); print $1 }' "$tmp/perf")
 	cows=$(awk '$2 == "pshare:pshare_cow_break" { gsub(/,/, "", $1); print $1 }' "$tmp/perf")
