@@ -208,6 +208,33 @@ append+=" ${PSHARE_VM_APPEND:-}"
 
 # The emulated CPU. The inner KVM guests run on QEMU's TCG emulation of
 # AMD-V (-cpu max exposes svm and npt); see scripts/kvm-repeat.sh.
+#
+# Under nested-guest load the test VM's kernel panics now and then in a
+# vCPU thread ("stack guard page was hit" or "corrupted stack end", Comm
+# "CPU 0/KVM"). The one full oops caught (make kvm-repeat, 2026-12-07)
+# shows why: a reschedule IPI was taken at __svm_vcpu_run+0x9c, the
+# instruction right after VMRUN, before VMLOAD restored the host's GS base;
+# the entry code's first %gs access (current_task) faulted, and so did the
+# page-fault handler's, until the stack ran out. On real hardware GIF is 0
+# from #VMEXIT until KVM's STGI, so no interrupt can arrive there (KVM
+# relies on it, svm_vcpu_enter_exit()): QEMU 7.2's emulation of SVM let
+# one through. pshare is not on that path (it panicked with pshare unused
+# too). Boots of the nested-guest load, stock 6.1 kernel, 2 vCPUs:
+#
+#   configuration                                 boots  panics
+#   -cpu max, MTTCG, 3 guests on pshare, idle      17      1
+#   the same with the host loaded (builds)          3      0
+#   the same with reschedule-IPI load (ipi-load)    2      0
+#   guests on anonymous RAM, pshare not loaded      6      0
+#   -cpu EPYC (no vgif, no v-vmsave-vmload)         2      0
+#   kvm_amd.npt=0                                   1      0
+#   -accel tcg,thread=single                        1      -  (guests never booted)
+#   CPUID-exit storm (kvm-exit-storm.py), max       2      0  (17000 exits/s)
+#   the same with -cpu max,vgif=off                 1      0
+#
+# About one panic in 30 boots: too rare for the few boots per
+# configuration above to tell which change removes it, so the default
+# stays as it was. PSHARE_VM_CPU and PSHARE_VM_ACCEL try the others.
 vm_cpu=${PSHARE_VM_CPU:-max}
 vm_smp=${PSHARE_VM_SMP:-2}
 vm_accel=${PSHARE_VM_ACCEL:-tcg}
