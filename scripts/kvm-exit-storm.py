@@ -9,6 +9,8 @@
 # pipes.
 #
 #   python3 scripts/kvm-exit-storm.py SECONDS
+#   python3 scripts/kvm-exit-storm.py --ipi-only   (the IPI load alone, until
+#                                                    killed: KVM_LOOP_IPI=1)
 #
 # The test VM's kernel panicked in a vCPU thread when an interrupt was
 # taken at the instruction after VMRUN, before VMLOAD had restored the
@@ -93,8 +95,13 @@ def reschedule_ipis():
 
 
 def main():
-    secs = int(sys.argv[1]) if len(sys.argv) > 1 else 120
     cpus = sorted(os.sched_getaffinity(0))
+    if sys.argv[1:] == ["--ipi-only"]:
+        if len(cpus) < 2:
+            print("kvm-exit-storm: one CPU, no IPI load", flush=True)
+            return 1
+        pingpong(cpus[0], cpus[1])
+    secs = int(sys.argv[1]) if len(sys.argv) > 1 else 120
     kids = []
     mems = []
     for cpu in cpus[:2]:

@@ -73,20 +73,7 @@ say "$kind: $rounds rounds of $nguests guests x $mem MiB, $hold s each, on $(una
 if [ "${KVM_LOOP_IPI:-0}" = 1 ]; then
 	# Its own process group, for stop(). Each wake-up of the partner on
 	# the other CPU is a reschedule IPI when that CPU is busy.
-	setsid python3 -c '
-import os
-r1, w1 = os.pipe()
-r2, w2 = os.pipe()
-if os.fork() == 0:
-    os.sched_setaffinity(0, {1})
-    while True:
-        os.read(r1, 1)
-        os.write(w2, b"x")
-os.sched_setaffinity(0, {0})
-while True:
-    os.write(w1, b"x")
-    os.read(r2, 1)
-' &
+	setsid python3 "$top/scripts/kvm-exit-storm.py" --ipi-only &
 	ipi_pid=$!
 	say "IPI load on CPUs 0 and 1 (pid $ipi_pid)"
 fi
