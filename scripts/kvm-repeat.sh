@@ -14,8 +14,8 @@
 #   kvm-repeat: <config>: N boots, P panicked, R reset without a message,
 #   F guest-load failures, C clean
 #
-# Environment, besides vm.sh's (PSHARE_VM_CPU, PSHARE_VM_SMP, PSHARE_VM_ACCEL,
-# PSHARE_VM_QEMU_ARGS) and kvm-loop.sh's (KVM_LOOP_*):
+# Environment, besides vm.sh's (PSHARE_VM_QEMU, PSHARE_VM_CPU, PSHARE_VM_SMP,
+# PSHARE_VM_ACCEL, PSHARE_VM_QEMU_ARGS) and kvm-loop.sh's (KVM_LOOP_*):
 #   KERNEL            stock (default) or debug
 #   KVM_REPEAT_MODULE 1 (default): pshare.ko loaded; 0: not loaded at all
 #   KVM_REPEAT_STACK  1: turn the stack tracer on for the load and print the
@@ -38,7 +38,8 @@ bash scripts/guest/build.sh --quiet || die "the inner guest did not build"
 flags=()
 [ "$module" = 1 ] || flags+=(--no-module)
 
-config="kernel=$kernel cpu=${PSHARE_VM_CPU:-max} smp=${PSHARE_VM_SMP:-2}"
+qv=$(${PSHARE_VM_QEMU:-qemu-system-x86_64} --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+config="qemu=${qv:-?} kernel=$kernel cpu=${PSHARE_VM_CPU:-max} smp=${PSHARE_VM_SMP:-2}"
 config+=" accel=${PSHARE_VM_ACCEL:-tcg} module=$module"
 if [ -n "${CMD:-}" ]; then
 	config+=" load='$CMD'"

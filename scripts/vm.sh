@@ -26,7 +26,8 @@
 # Environment: PSHARE_VM_APPEND (extra kernel command line),
 # PSHARE_VM_QEMU_ARGS (extra QEMU arguments, word-split), PSHARE_VM_CPU,
 # PSHARE_VM_SMP and PSHARE_VM_ACCEL (QEMU's -cpu, -smp and -accel; see
-# "The emulated CPU" below before changing them).
+# "The emulated CPU" below before changing them), PSHARE_VM_QEMU (the QEMU
+# command, word-split; default qemu-system-x86_64).
 
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -239,7 +240,8 @@ vm_cpu=${PSHARE_VM_CPU:-max}
 vm_smp=${PSHARE_VM_SMP:-2}
 vm_accel=${PSHARE_VM_ACCEL:-tcg}
 
-qemu=(qemu-system-x86_64 -accel "$vm_accel" -cpu "$vm_cpu" -smp "$vm_smp" -m "$mem"
+read -ra qemu <<<"${PSHARE_VM_QEMU:-qemu-system-x86_64}"
+qemu+=(-accel "$vm_accel" -cpu "$vm_cpu" -smp "$vm_smp" -m "$mem"
 	-nographic -no-reboot
 	-kernel "$bzimage" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
