@@ -38,7 +38,8 @@ bash scripts/guest/build.sh --quiet || die "the inner guest did not build"
 flags=()
 [ "$module" = 1 ] || flags+=(--no-module)
 
-qv=$(${PSHARE_VM_QEMU:-qemu-system-x86_64} --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+qemu=$(vm_qemu_cmd) || die "no QEMU for the test VM"
+qv=$($qemu --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
 config="qemu=${qv:-?} kernel=$kernel cpu=${PSHARE_VM_CPU:-max} smp=${PSHARE_VM_SMP:-2}"
 config+=" accel=${PSHARE_VM_ACCEL:-tcg} module=$module"
 if [ -n "${CMD:-}" ]; then

@@ -116,6 +116,17 @@ in_newest_root() {
 	' sh "$PSHARE_NEWEST_ROOT" "$@"
 }
 
+# vm_qemu_cmd: the command that runs the test VM's QEMU: $PSHARE_VM_QEMU
+# (default qemu-system-x86_64, this machine's), where "trixie" means Debian
+# 13's (scripts/vm-qemu.sh installs it on first use; "The emulated CPU" in
+# scripts/vm.sh says why one would).
+vm_qemu_cmd() {
+	case ${PSHARE_VM_QEMU:-qemu-system-x86_64} in
+	trixie)	bash "$PSHARE_TOP/scripts/vm-qemu.sh" ;;
+	*)	echo "${PSHARE_VM_QEMU:-qemu-system-x86_64}" ;;
+	esac
+}
+
 # flavor_ok FLAVOR: 0 if FLAVOR names a tested kernel.
 flavor_ok() {
 	case " $PSHARE_FLAVORS " in *" $1 "*) return 0 ;; esac
