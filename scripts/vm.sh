@@ -232,8 +232,8 @@ append+=" ${PSHARE_VM_APPEND:-}"
 # cpu=1"), with the host's two CPUs shared by three busy processes. Until
 # that is understood the default stays this machine's QEMU 7.2, whose rare
 # panics at least leave an oops that names them. The nested guests inside
-# the test VM
-# run on Debian 12's QEMU 7.2 with KVM either way, as on a real host.
+# the test VM run on Debian 12's QEMU 7.2 with KVM either way, as on a real
+# host.
 # Boots of the nested-guest load (three guests starting at once and
 # merging, scripts/guest/kvm-loop.sh), stock 6.1 kernel, 2 vCPUs:
 #
