@@ -40,6 +40,15 @@
  * before the fault locks the frame (the fault sees the new entry and
  * retries) or after the PTE is in place (step 3 removes it).
  *
+ * The zero frame is every zero entry's frame, in every region: its lock is
+ * never held across an allocation, an unmap or I/O. A zero entry changes
+ * by a cmpxchg made under that lock (which orders it after every PTE that
+ * a fault is installing), and the unmap follows after the unlock: new
+ * frames are allocated and cleared, xarray nodes allocated (xas_nomem()),
+ * before the lock is taken. Removing zero entries takes it once per range.
+ * A shared frame is copied with its lock dropped (its content cannot change
+ * while it has other users) and the entry rechecked under the lock.
+ *
  * Lock ordering (the one list for the whole module):
  *
  *   pshare_scan_mutex, pshare_reclaim_mutex, pshare_sample_mutex
@@ -59,7 +68,10 @@
  *                                         unmerge; exclusive: truncate, punch)
  *         frame page lock                (lock_page(): guards the pmap entries
  *                                         that point at the frame; only the
- *                                         scanner holds two: candidate first)
+ *                                         scanner holds two: candidate first;
+ *                                         a new frame in no pmap yet may be
+ *                                         held while taking one, as nobody
+ *                                         can wait for it)
  *           mapping->i_mmap_rwsem        (unmap_mapping_pages())
  *             KVM's mmu_lock             (through the MMU notifier)
  *           pshare_table.lock            (the sharing hash table)
@@ -334,32 +346,102 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
  */
 
 /*
- * pshare_cow_break - give @ppn a private copy of its frame @old
+ * pshare_zero_break - give @ppn, a zero entry, a private zeroed frame
  *
- * @old is the PPN's current frame, locked and referenced by the caller; it
- * is the zero frame or a frame other PPNs use too. On success the new
- * private frame is returned locked and referenced, and @old is unlocked and
- * the caller's reference dropped, in every case.
+ * The frame is allocated and cleared before any lock is taken. The zero
+ * frame's lock is held only around the entry's change: a fault that is
+ * installing a PTE of the zero frame for @ppn holds it from its check of
+ * the entry until the PTE is in place, so once the change is made under
+ * the lock, every such PTE exists and the unmap below removes it; a later
+ * fault sees the new entry. Returns the new frame locked and referenced,
+ * NULL when @ppn is no longer a zero entry (look again), or
+ * ERR_PTR(-ENOMEM).
+ */
+static struct page *pshare_zero_break(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *new = pshare_frame_alloc();
+	void *prev;
+
+	if (!new)
+		return ERR_PTR(-ENOMEM);
+	clear_highpage(new);
+
+	/* @new is in no pmap yet: nobody can wait for its lock. */
+	lock_page(pshare_zero_page);
+	/* Replacing a present entry allocates nothing. */
+	prev = xa_cmpxchg(&r->pmap, ppn, PSHARE_ZERO_ENTRY, new, GFP_NOWAIT);
+	unlock_page(pshare_zero_page);
+	if (prev != PSHARE_ZERO_ENTRY) {
+		pshare_frame_discard(new);
+		return xa_is_err(prev) ? ERR_PTR(xa_err(prev)) : NULL;
+	}
+	pshare_move_begin(r);
+	pshare_account_zero(r, -1);
+	pshare_account_private(r, 1);
+	pshare_move_end(r);
+	atomic_long_inc(&r->cow_breaks);
+	atomic_long_inc(&pshare_stats.cow_breaks);
+	trace_pshare_cow_break(r, ppn, true);
+
+	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
+	return new;
+}
+
+/* The last user of shared frame @page, locked, takes it back as private. */
+static void pshare_share_take_back(struct pshare_region *r, struct page *page)
+{
+	pshare_share_forget(page);
+	pshare_move_begin(r);
+	pshare_account_shared(r, -1);
+	pshare_account_private(r, 1);
+	pshare_move_end(r);
+}
+
+/*
+ * pshare_cow_break - give @ppn a private copy of its shared frame @old
+ *
+ * @old is the PPN's current frame, locked and referenced by the caller,
+ * with other users. A frame with other users never changes, so it is
+ * copied into the new frame with its lock dropped: no frame lock is held
+ * across the allocation. Under the lock again, either the PPN moves to
+ * the copy, or @old turns out to have no other user left and is taken
+ * back as it is, or the entry has moved on: then ERR_PTR(-EAGAIN) tells
+ * the caller to look again. Returns the PPN's private frame locked and
+ * referenced; @old is unlocked and the caller's reference dropped unless
+ * @old itself is returned, and on every error.
  */
 static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 				     struct page *old)
 {
 	struct address_space *mapping = r->vfs_inode.i_mapping;
-	struct page *new = pshare_frame_alloc();
+	struct page *new;
 	void *prev;
 
+	unlock_page(old);
+	new = pshare_frame_alloc();
 	if (!new) {
-		unlock_page(old);
 		put_page(old);
 		return ERR_PTR(-ENOMEM);
 	}
-	if (pshare_is_zero(old))
-		clear_highpage(new);
-	else
-		copy_highpage(new, old);
+	copy_highpage(new, old);
+	/* @new is in no pmap yet: nobody can wait for its lock. */
+	lock_page(old);
+	if (xa_load(&r->pmap, ppn) != old) {
+		pshare_frame_discard(new);
+		unlock_page(old);
+		put_page(old);
+		return ERR_PTR(-EAGAIN);
+	}
+	if (!pshare_frame_shared(old) || pshare_frame_users(old) == 1) {
+		/* The other users left; the last one may have taken it back. */
+		pshare_frame_discard(new);
+		if (pshare_frame_shared(old))
+			pshare_share_take_back(r, old);
+		return old;
+	}
 
-	/* Replacing a present entry allocates nothing, but check anyway. */
-	prev = xa_store(&r->pmap, ppn, new, GFP_KERNEL);
+	/* Replacing a present entry allocates nothing. */
+	prev = xa_store(&r->pmap, ppn, new, GFP_NOWAIT);
 	if (xa_is_err(prev)) {
 		pshare_frame_discard(new);
 		unlock_page(old);
@@ -372,41 +454,101 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 	pshare_move_end(r);
 	atomic_long_inc(&r->cow_breaks);
 	atomic_long_inc(&pshare_stats.cow_breaks);
-	trace_pshare_cow_break(r, ppn, pshare_is_zero(old));
+	trace_pshare_cow_break(r, ppn, false);
 
 	/* PTEs of other mappings may still map the old frame read-only. */
 	unmap_mapping_pages(mapping, ppn, 1, false);
 	unlock_page(old);
-	pshare_frame_put_entry(old);
-	put_page(old);
+	put_page(old);		/* the pmap's reference */
+	put_page(old);		/* the caller's */
 	return new;
 }
 
 /**
  * pshare_make_private - make @page, the locked frame of @ppn, writable
  *
+ * @page is not the zero frame (pshare_zero_break() handles zero entries).
  * A private frame is returned as it is. The last user of a shared frame
- * takes it back from the hash table without a copy. The zero frame and
- * shared frames with other users are copied: then the copy is returned
- * locked and referenced, and @page is unlocked and the caller's reference
- * to it dropped, as on error.
+ * takes it back from the hash table without a copy. A shared frame with
+ * other users is copied: then the copy is returned locked and referenced,
+ * and @page is unlocked and the caller's reference to it dropped, as on
+ * error. ERR_PTR(-EAGAIN): the PPN's entry changed meanwhile, look again.
  */
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 				 struct page *page)
 {
-	if (pshare_is_zero(page))
-		return pshare_cow_break(r, ppn, page);
+	if (WARN_ON_ONCE(pshare_is_zero(page))) {
+		unlock_page(page);
+		put_page(page);
+		return ERR_PTR(-EAGAIN);
+	}
 	if (!pshare_frame_shared(page))
 		return page;
 	if (pshare_frame_users(page) == 1) {
-		pshare_share_forget(page);
-		pshare_move_begin(r);
-		pshare_account_shared(r, -1);
-		pshare_account_private(r, 1);
-		pshare_move_end(r);
+		pshare_share_take_back(r, page);
 		return page;
 	}
 	return pshare_cow_break(r, ppn, page);
+}
+
+/*
+ * pshare_hole_zero - make hole @ppn a zero entry, for a read fault
+ *
+ * Returns the zero frame locked and referenced, NULL when the PPN is no
+ * longer a hole, or ERR_PTR(-ENOMEM). The zero frame's lock is never held
+ * across an allocation: when the xarray needs a node for @ppn, the lock is
+ * dropped, the node allocated (xas_nomem()) and the store tried again.
+ */
+static struct page *pshare_hole_zero(struct pshare_region *r, pgoff_t ppn)
+{
+	XA_STATE(xas, &r->pmap, ppn);
+	struct page *page = pshare_zero_page;
+	void *curr;
+
+	get_page(page);
+	do {
+		lock_page(page);
+		xas_lock(&xas);
+		curr = xas_load(&xas);
+		if (!curr)
+			xas_store(&xas, PSHARE_ZERO_ENTRY);
+		xas_unlock(&xas);
+		if (xas_error(&xas))
+			unlock_page(page);
+	} while (xas_nomem(&xas, GFP_KERNEL));
+
+	if (xas_error(&xas) || curr) {
+		if (!xas_error(&xas))
+			unlock_page(page);
+		put_page(page);
+		return xas_error(&xas) ? ERR_PTR(xas_error(&xas)) : NULL;
+	}
+	pshare_account_zero(r, 1);
+	return page;
+}
+
+/*
+ * pshare_hole_fill - give hole @ppn a new zeroed frame, for a write
+ *
+ * Returns the frame locked and referenced, NULL when the PPN is no longer
+ * a hole, or an ERR_PTR. The only lock held across the allocations is the
+ * new frame's own, which nobody else can reach yet.
+ */
+static struct page *pshare_hole_fill(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *page = pshare_frame_alloc();
+	void *old;
+
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	clear_highpage(page);
+	old = xa_cmpxchg(&r->pmap, ppn, NULL, page, GFP_KERNEL);
+	if (old) {
+		pshare_frame_discard(page);
+		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : NULL;
+	}
+	pshare_account_private(r, 1);
+	return page;
 }
 
 /*
@@ -423,50 +565,35 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 				     bool write)
 {
 	struct page *page;
-	void *old;
 
 	for (;;) {
+		if (write && xa_load(&r->pmap, ppn) == PSHARE_ZERO_ENTRY) {
+			page = pshare_zero_break(r, ppn);
+			if (page)
+				return page;
+			continue;
+		}
 		page = pshare_entry_lock(r, ppn);
 		if (IS_ERR(page))
 			return page;
-		if (page)
-			break;
-
-		if (!write) {
-			page = pshare_zero_page;
-			get_page(page);
-			lock_page(page);
-			old = xa_cmpxchg(&r->pmap, ppn, NULL, PSHARE_ZERO_ENTRY,
-					 GFP_KERNEL);
-			if (!old) {
-				pshare_account_zero(r, 1);
-				return page;
-			}
-		} else {
-			page = pshare_frame_alloc();
-			if (!page)
-				return ERR_PTR(-ENOMEM);
-			clear_highpage(page);
-			old = xa_cmpxchg(&r->pmap, ppn, NULL, page, GFP_KERNEL);
-			if (!old) {
-				pshare_account_private(r, 1);
-				return page;
-			}
-			pshare_frame_discard(page);
-			page = NULL;
-		}
-		/* Somebody filled the hole first, or the xarray is out of memory. */
-		if (page) {
+		if (page && write && pshare_is_zero(page)) {
+			/* It became a zero entry meanwhile. */
 			unlock_page(page);
 			put_page(page);
+			continue;
 		}
-		if (xa_is_err(old))
-			return ERR_PTR(xa_err(old));
+		if (!page)
+			page = write ? pshare_hole_fill(r, ppn) : pshare_hole_zero(r, ppn);
+		if (IS_ERR(page))
+			return page;
+		if (!page)
+			continue;	/* somebody filled the hole first */
+		if (!write)
+			return page;
+		page = pshare_make_private(r, ppn, page);
+		if (page != ERR_PTR(-EAGAIN))
+			return page;
 	}
-
-	if (!write)
-		return page;
-	return pshare_make_private(r, ppn, page);
 }
 
 /* Does any mapping of @mapping reach page @first or beyond? */
@@ -502,6 +629,7 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 {
 	struct address_space *mapping = r->vfs_inode.i_mapping;
 	unsigned long index;
+	bool zeros = false;
 	void *entry;
 
 	unmap_mapping_pages(mapping, first, last - first + 1, false);
@@ -512,10 +640,18 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 		 * The reclaimer takes no invalidate_lock: until the frame is
 		 * erased here it may page it out, and a paged entry left in
 		 * the range would read back the old data. So look again
-		 * until the PPN is a hole. A paged entry goes by cmpxchg.
+		 * until the PPN is a hole. A paged or zero entry goes by
+		 * cmpxchg.
 		 */
 		while (entry) {
-			if (pshare_entry_paged(entry)) {
+			if (entry == PSHARE_ZERO_ENTRY) {
+				if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) ==
+				    entry) {
+					pshare_account_zero(r, -1);
+					zeros = true;
+					break;
+				}
+			} else if (pshare_entry_paged(entry)) {
 				if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) ==
 				    entry) {
 					atomic_long_dec(&r->pages_paged);
@@ -537,6 +673,15 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 		}
 		cond_resched();
 	}
+	/*
+	 * A fault that saw one of the zero entries before it went holds the
+	 * zero frame's lock until its PTE is in place: wait for those once,
+	 * here, rather than locking the zero frame for every entry.
+	 */
+	if (zeros) {
+		lock_page(pshare_zero_page);
+		unlock_page(pshare_zero_page);
+	}
 	unmap_mapping_pages(mapping, first, last - first + 1, false);
 }
 
@@ -551,15 +696,17 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 	pgoff_t ppn = pos >> PAGE_SHIFT;
 	struct page *page;
 
-	page = pshare_entry_lock(r, ppn);
-	if (IS_ERR_OR_NULL(page))
-		return PTR_ERR_OR_ZERO(page);
-	if (pshare_is_zero(page)) {
-		unlock_page(page);
-		put_page(page);
-		return 0;
-	}
-	page = pshare_make_private(r, ppn, page);
+	do {
+		page = pshare_entry_lock(r, ppn);
+		if (IS_ERR_OR_NULL(page))
+			return PTR_ERR_OR_ZERO(page);
+		if (pshare_is_zero(page)) {
+			unlock_page(page);
+			put_page(page);
+			return 0;
+		}
+		page = pshare_make_private(r, ppn, page);
+	} while (page == ERR_PTR(-EAGAIN));
 	if (IS_ERR(page))
 		return PTR_ERR(page);
 	memzero_page(page, offset_in_page(pos), len);
@@ -906,32 +1053,49 @@ static vm_fault_t pshare_page_mkwrite(struct vm_fault *vmf)
 	struct address_space *mapping = inode->i_mapping;
 	struct pshare_region *r = pshare_region(inode);
 	struct page *page = vmf->page;
-	vm_fault_t ret;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+	struct page *new;
 
 	file_update_time(vmf->vma->vm_file);
 	filemap_invalidate_lock_shared(mapping);
-	lock_page(page);
-	if (pshare_beyond_eof(inode, vmf->pgoff) ||
-	    xa_load(&r->pmap, vmf->pgoff) != pshare_entry_of(page)) {
-		unlock_page(page);
-		ret = VM_FAULT_NOPAGE;
-	} else {
-		struct page *new;
-
-		get_page(page);		/* a copy-on-write break drops it */
-		new = pshare_make_private(r, vmf->pgoff, page);
+	if (pshare_beyond_eof(inode, vmf->pgoff))
+		goto out;
+	if (pshare_is_zero(page)) {
+		/*
+		 * No lock first: pshare_zero_break() changes the entry only
+		 * if it is still the zero entry. Either way the PTE is gone
+		 * (or about to be, by whoever moved the entry on) and the
+		 * retried fault maps what the entry holds then.
+		 */
+		new = pshare_zero_break(r, vmf->pgoff);
 		if (IS_ERR(new)) {
 			ret = vmf_error(PTR_ERR(new));
-		} else if (new == page) {
-			put_page(page);
-			ret = VM_FAULT_LOCKED;
-		} else {
-			/* The PTE is gone: the retried fault maps the copy. */
+		} else if (new) {
 			unlock_page(new);
 			put_page(new);
-			ret = VM_FAULT_NOPAGE;
 		}
+		goto out;
 	}
+	lock_page(page);
+	if (xa_load(&r->pmap, vmf->pgoff) != page) {
+		unlock_page(page);
+		goto out;
+	}
+	get_page(page);		/* a copy-on-write break drops it */
+	new = pshare_make_private(r, vmf->pgoff, page);
+	if (new == ERR_PTR(-EAGAIN)) {
+		/* The entry moved on: the retried fault maps the new one. */
+	} else if (IS_ERR(new)) {
+		ret = vmf_error(PTR_ERR(new));
+	} else if (new == page) {
+		put_page(page);
+		ret = VM_FAULT_LOCKED;
+	} else {
+		/* The PTE is gone: the retried fault maps the copy. */
+		unlock_page(new);
+		put_page(new);
+	}
+out:
 	filemap_invalidate_unlock_shared(mapping);
 	return ret;
 }

@@ -549,11 +549,14 @@ static int pshare_region_unmerge(struct pshare_region *r)
 
 		if (xa_is_value(entry) || !atomic_long_read(&r->pages_shared))
 			continue;
+again:
 		page = __pshare_entry_lock(r, ppn, false);
 		if (!page)
 			continue;
 		if (!pshare_is_zero(page) && pshare_frame_shared(page)) {
 			page = pshare_make_private(r, ppn, page);
+			if (page == ERR_PTR(-EAGAIN))
+				goto again;
 			if (IS_ERR(page)) {
 				err = PTR_ERR(page);
 				break;
