@@ -156,18 +156,29 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	void *addr, *entry;
 	ssize_t n;
 
-	/* While the entry is PAGED the backing file cannot be replaced. */
-	spin_lock(&r->backing_lock);
-	backing = r->backing ? get_file(r->backing) : NULL;
-	spin_unlock(&r->backing_lock);
+	/*
+	 * The entry first, then the backing file, with the entry checked
+	 * again under backing_lock: while this entry is in the pmap, pages
+	 * are out (pages_paged > 0) and the backing file cannot be replaced,
+	 * so the file taken is the one it was written to. Taken the other way
+	 * round, the page could be read in, the file replaced and the page
+	 * written out to the new one between the two, and the old file's
+	 * stale copy would pass the cmpxchg below.
+	 */
 	entry = xa_load(&r->pmap, ppn);
-	if (!pshare_entry_paged(entry)) {
-		page = NULL;
-		goto out;
-	}
-	if (WARN_ON_ONCE(!backing)) {
-		page = ERR_PTR(-EIO);
-		goto out;
+	if (!pshare_entry_paged(entry))
+		return NULL;
+	spin_lock(&r->backing_lock);
+	backing = NULL;
+	if (xa_load(&r->pmap, ppn) == entry && r->backing)
+		backing = get_file(r->backing);
+	spin_unlock(&r->backing_lock);
+	if (!backing) {
+		/* Read back (or removed) meanwhile: look again. */
+		if (xa_load(&r->pmap, ppn) != entry)
+			return NULL;
+		WARN_ON_ONCE(1);
+		return ERR_PTR(-EIO);
 	}
 	page = pshare_frame_alloc();
 	if (!page) {
@@ -176,9 +187,13 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	}
 	addr = kmap_local_page(page);
 	n = kernel_read(backing, addr, PAGE_SIZE, &pos);
-	if (n >= 0 && n < PAGE_SIZE)
-		memset(addr + n, 0, PAGE_SIZE - n);
 	kunmap_local(addr);
+	/*
+	 * Page-out wrote the whole page: a short read means the file was
+	 * cut behind pshare's back. Zeros would be silent corruption.
+	 */
+	if (n >= 0 && n < PAGE_SIZE)
+		n = -EIO;
 	if (n < 0) {
 		/*
 		 * The data is still in the backing file. A shortage of memory
@@ -212,8 +227,7 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	atomic_long_inc(&pshare_stats.paged_in);
 	trace_pshare_page_in(r, ppn);
 out:
-	if (backing)
-		fput(backing);
+	fput(backing);
 	return page;
 }
 

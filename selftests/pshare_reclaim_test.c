@@ -654,6 +654,49 @@ TEST_F_TIMEOUT(reclaim, backing_busy_and_layout, 600)
 	rc_check_region(_metadata, self, 0, pages);
 }
 
+/*
+ * A backing file cut short behind pshare's back (here truncated to
+ * nothing): the pages that were out in it are lost, and reading one must
+ * say so with EIO (SIGBUS through a mapping), never hand back zeros.
+ */
+TEST_F_TIMEOUT(reclaim, backing_cut_short, 600)
+{
+	const unsigned long pages = 256;
+	unsigned char got[PS_PAGE], want[PS_PAGE];
+	unsigned long pg, eio = 0, intact = 0, bad = 0;
+	int fd = self->r[0].fd;
+	long long paged;
+
+	self->backing[0] = rc_tmpfile(_metadata, 0);
+	ASSERT_LE(0, self->backing[0]);
+	ASSERT_EQ(0, rc_backing(self->dev, fd, self->backing[0]));
+	rc_fill_region(_metadata, self, 0, pages);
+	RC_KNOB("limit_pages", pages / 4);
+	EXPECT_TRUE(RC_WAIT(RC_WAIT_S, RC_FIELD(self->dev, fd, pages_paged) >=
+				       (long long)pages / 2));
+	/* Hold what is out there: no more page-outs, no read-back yet. */
+	RC_KNOB("limit_pages", 0);
+	paged = RC_FIELD(self->dev, fd, pages_paged);
+	ASSERT_LT(0, paged) TH_LOG("nothing was paged out");
+	ASSERT_EQ(0, ftruncate(self->backing[0], 0));
+
+	for (pg = 0; pg < pages; pg++) {
+		ssize_t n = pread(fd, got, PS_PAGE, pg * PS_PAGE);
+
+		rc_fill(want, 1000003UL + pg);
+		if (n < 0 && errno == EIO)
+			eio++;
+		else if (n == PS_PAGE && !memcmp(got, want, PS_PAGE))
+			intact++;
+		else if (bad++ < 5)
+			TH_LOG("page %lu: read %zd (%s)%s", pg, n, n < 0 ? strerror(errno) : "-",
+			       n == PS_PAGE && ps_nonzero(got, PS_PAGE) < 0 ? ", all zeros" : "");
+	}
+	EXPECT_EQ(0, bad) TH_LOG("%lu pages neither intact nor EIO", bad);
+	EXPECT_EQ((unsigned long)paged, eio);
+	EXPECT_EQ(pages - paged, intact);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Targets, min and max                                                   */
 
