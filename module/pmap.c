@@ -801,7 +801,11 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 
 void pshare_region_init(struct pshare_region *r)
 {
-	xa_init(&r->pmap);
+	/*
+	 * Charged to the task whose fault or write adds the entry: a zero
+	 * entry costs no frame, but the pmap nodes for a sparse region do.
+	 */
+	xa_init_flags(&r->pmap, XA_FLAGS_ACCOUNT);
 	r->id = 0;
 	r->domain = 0;
 	atomic_long_set(&r->pages_private, 0);

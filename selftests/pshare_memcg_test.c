@@ -149,32 +149,29 @@ FIXTURE_TEARDOWN(memcg)
 		ps_write_file(CG_ROOT "/cgroup.subtree_control", "-memory");
 }
 
+/* What a child does in the group: returns its exit status on failure. */
+typedef int (*cg_work_fn)(FIXTURE_DATA(memcg) *self, size_t a, size_t b);
+
 /*
- * Fork a child that waits to be moved into the group, then maps the region
- * (@mib MiB) and writes one byte into each page of the first @touch MiB,
+ * Fork a child that waits to be moved into the group, then runs @work,
  * reports on "done" and waits on "go" again before exiting.
  */
-static void spawn_toucher(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(memcg) *self, size_t mib, size_t touch)
+static void spawn_child(struct __test_metadata *_metadata,
+			FIXTURE_DATA(memcg) *self, cg_work_fn work, size_t a, size_t b)
 {
 	char c, pid[32];
 
-	ASSERT_EQ(0, ftruncate(self->r.fd, mib * MIB));
 	self->child = fork();
 	ASSERT_LE(0, self->child);
 	if (self->child == 0) {
-		unsigned char *p;
-		size_t i;
+		int err;
 
 		ps_write_file("/proc/self/oom_score_adj", "1000");
 		if (read(self->go[0], &c, 1) != 1)
 			_exit(2);
-		p = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 self->r.fd, 0);
-		if (p == MAP_FAILED)
-			_exit(3);
-		for (i = 0; i < touch * MIB; i += PS_PAGE)
-			p[i] = (unsigned char)(i / PS_PAGE + 1);
+		err = work(self, a, b);
+		if (err)
+			_exit(err);
 		if (write(self->done[1], "t", 1) != 1)
 			_exit(4);
 		if (read(self->go[0], &c, 1) != 1)
@@ -190,6 +187,55 @@ static void spawn_toucher(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, cg_write(self, "cgroup.procs", pid))
 		TH_LOG("moving %d into %s: %s", self->child, self->cg,
 		       strerror(errno));
+}
+
+/* Map the region (@mib MiB) and write one byte into each page of the first @touch MiB. */
+static int touch_work(FIXTURE_DATA(memcg) *self, size_t mib, size_t touch)
+{
+	unsigned char *p;
+	size_t i;
+
+	p = mmap(NULL, mib * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, self->r.fd, 0);
+	if (p == MAP_FAILED)
+		return 3;
+	for (i = 0; i < touch * MIB; i += PS_PAGE)
+		p[i] = (unsigned char)(i / PS_PAGE + 1);
+	return 0;
+}
+
+static void spawn_toucher(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(memcg) *self, size_t mib, size_t touch)
+{
+	ASSERT_EQ(0, ftruncate(self->r.fd, mib * MIB));
+	spawn_child(_metadata, self, touch_work, mib, touch);
+}
+
+/*
+ * Through a 2 MiB window moving over @windows windows, read one byte of
+ * every 64th page: each read fault on a hole makes a zero entry, which
+ * costs no frame but a pmap node of its own (64 entries per node). The
+ * window is unmapped before it moves, so its page tables go with it and
+ * what stays charged is the pmap.
+ */
+#define CG_WINDOW	(2 * MIB)
+#define CG_STRIDE	(64 * PS_PAGE)
+
+static int window_work(FIXTURE_DATA(memcg) *self, size_t windows, size_t unused)
+{
+	volatile unsigned char *p;
+	unsigned char sum = 0;
+	size_t w, i;
+
+	(void)unused;
+	for (w = 0; w < windows; w++) {
+		p = mmap(NULL, CG_WINDOW, PROT_READ, MAP_SHARED, self->r.fd, w * CG_WINDOW);
+		if (p == MAP_FAILED)
+			return 3;
+		for (i = 0; i < CG_WINDOW; i += CG_STRIDE)
+			sum += p[i];
+		munmap((void *)p, CG_WINDOW);
+	}
+	return sum ? 6 : 0;	/* holes read as zeros */
 }
 
 TEST_F_TIMEOUT(memcg, touch_charges_group, 120)
@@ -254,6 +300,70 @@ TEST_F_TIMEOUT(memcg, memory_max_oom_kills_toucher, 180)
 	TH_LOG("region holds %llu pages after the kill",
 	       (unsigned long long)s.pages_private);
 	EXPECT_GE(max * MIB / PS_PAGE, s.pages_private);
+	peak = cg_read(self, "memory.peak");
+	if (peak >= 0) {
+		EXPECT_GE((long long)(max * MIB), peak);
+	}
+}
+
+/* The pmap's nodes for zero entries are charged to the faulting task's group. */
+TEST_F_TIMEOUT(memcg, zero_entries_charge_group, 300)
+{
+	const size_t windows = 4096, reads = windows * (CG_WINDOW / CG_STRIDE);
+	struct pshare_region_stats s;
+	long long before, after;
+	int status;
+	char c;
+
+	ASSERT_EQ(0, ftruncate(self->r.fd, (off_t)(windows * CG_WINDOW)));
+	spawn_child(_metadata, self, window_work, windows, 0);
+	before = cg_read(self, "memory.current");
+	ASSERT_LE(0, before);
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	ASSERT_EQ(1, read(self->done[0], &c, 1))
+		TH_LOG("reader died before it finished");
+	after = cg_read(self, "memory.current");
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
+	self->child = 0;
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("reader status %#x", status);
+
+	PS_STATS(self->dev, self->r.fd, &s);
+	EXPECT_EQ(reads, s.pages_zero);
+	EXPECT_EQ(0, s.pages_private);
+	TH_LOG("memory.current %lld -> %lld (+%lld KiB for %zu zero entries, one pmap node each)",
+	       before, after, (after - before) / 1024, reads);
+	/* A node is 576 bytes on x86-64; ask for half of that. */
+	EXPECT_LE((long long)(reads * 288), after - before)
+		TH_LOG("the pmap's nodes were not charged to the reader's cgroup");
+}
+
+/* ... so memory.max stops a task that piles them up, as it stops frames. */
+TEST_F_TIMEOUT(memcg, memory_max_stops_zero_entries, 300)
+{
+	const size_t max = 16, windows = 32768;	/* 144 MiB of nodes wanted */
+	long long kills, peak;
+	char val[32];
+	int status;
+
+	snprintf(val, sizeof(val), "%zu", max * MIB);
+	ASSERT_EQ(0, cg_write(self, "memory.max", val))
+		TH_LOG("memory.max: %s", strerror(errno));
+	ASSERT_EQ(0, ftruncate(self->r.fd, (off_t)(windows * CG_WINDOW)));
+	spawn_child(_metadata, self, window_work, windows, 0);
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	if (read(self->done[0], val, 1) == 1) {
+		TH_LOG("reader made %zu zero entries under memory.max=%zu MiB",
+		       windows * (CG_WINDOW / CG_STRIDE), max);
+		EXPECT_TRUE(false);
+	}
+	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
+	self->child = 0;
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("reader status %#x, expected SIGKILL", status);
+	kills = cg_read_key(self, "memory.events", "oom_kill");
+	EXPECT_LE(1, kills) TH_LOG("memory.events oom_kill %lld", kills);
 	peak = cg_read(self, "memory.peak");
 	if (peak >= 0) {
 		EXPECT_GE((long long)(max * MIB), peak);
