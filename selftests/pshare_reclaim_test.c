@@ -156,6 +156,9 @@ static void rc_fill(void *p, uint64_t seed)
 
 #define RC_NREGIONS	2
 
+/* A scratch file system a test made, removed by the teardown. */
+static struct ps_scratch_fs rc_disk;
+
 FIXTURE(reclaim) {
 	int dev;
 	long long knobs[RC_NKNOBS];
@@ -205,6 +208,7 @@ FIXTURE_TEARDOWN(reclaim)
 	}
 	if (self->dev >= 0)
 		close(self->dev);
+	ps_scratch_fs_remove(&rc_disk);
 	if (self->saved)
 		for (i = 0; i < RC_NKNOBS; i++)
 			rc_knob_set_ull(rc_knob_names[i], self->knobs[i]);
@@ -695,6 +699,83 @@ TEST_F_TIMEOUT(reclaim, backing_cut_short, 600)
 	EXPECT_EQ(0, bad) TH_LOG("%lu pages neither intact nor EIO", bad);
 	EXPECT_EQ((unsigned long)paged, eio);
 	EXPECT_EQ(pages - paged, intact);
+}
+
+/* A counter of /proc/vmstat, or -1. */
+static long long rc_vmstat(const char *name)
+{
+	char line[256];
+	size_t len = strlen(name);
+	long long v = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ' ') {
+			v = atoll(line + len + 1);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * Routine reclaim is not a shortage: a file streamed through the page
+ * cache, larger than RAM, keeps kswapd busy while most memory stays
+ * available (clean page cache). pshare must neither page out nor lower
+ * any balloon target for that; its shrinker offers nothing until the host
+ * leaves the high state.
+ */
+TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
+{
+	const unsigned long pages = 16384;
+	const off_t chunk = 64L << 20;
+	struct ps_scratch_fs *fs = &rc_disk;
+	struct pshare_region_stats st;
+	long long kswapd0, kswapd1, out0;
+	unsigned long long total;
+	char path[128];
+	const char *why;
+	off_t off, len;
+	int fd;
+
+	total = (unsigned long long)sysconf(_SC_PHYS_PAGES) * PS_PAGE;
+	self->backing[0] = rc_tmpfile(_metadata, 0);
+	ASSERT_LE(0, self->backing[0]);
+	ASSERT_EQ(0, rc_backing(self->dev, self->r[0].fd, self->backing[0]));
+	rc_fill_region(_metadata, self, 0, pages);
+	why = ps_scratch_fs_make(fs, 16);
+	if (why)
+		PS_SKIP("%s", why);
+
+	/* A sparse file: reading it fills the page cache without any I/O. */
+	snprintf(path, sizeof(path), "%s/stream", fs->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_LE(0, fd);
+	len = (off_t)(total + total / 2);
+	ASSERT_EQ(0, ftruncate(fd, len));
+
+	out0 = ps_sysfs("paged_out");
+	kswapd0 = rc_vmstat("pgscan_kswapd");
+	for (off = 0; off < len; off += chunk)
+		ASSERT_EQ(0, readahead(fd, off, chunk)) TH_LOG("readahead: %s", strerror(errno));
+	/* A round or two of the reclaim worker after the stream. */
+	sleep(3);
+	kswapd1 = rc_vmstat("pgscan_kswapd");
+	close(fd);
+	ps_scratch_fs_remove(fs);
+
+	RC_STATS(&st);
+	TH_LOG("streamed %lld MiB through the page cache: kswapd scanned %lld pages, "
+	       "pshare paged out %lld", (long long)(len >> 20), kswapd1 - kswapd0,
+	       ps_sysfs("paged_out") - out0);
+	if (kswapd1 <= kswapd0)
+		PS_SKIP("the stream never woke kswapd (nothing to check)");
+	EXPECT_EQ(0, st.pages_paged);
+	EXPECT_EQ(out0, ps_sysfs("paged_out"));
+	EXPECT_EQ(pages, st.pages_private);
+	rc_check_region(_metadata, self, 0, pages);
 }
 
 /* ---------------------------------------------------------------------- */
