@@ -94,6 +94,12 @@ static unsigned long pshare_cursor_ppn;
 
 /* xxh64 of a page of zeros: all-zero candidates hash to it. */
 static u64 pshare_zero_hash;
+/*
+ * Random per load: a guest cannot choose contents whose keys land in one
+ * corner of the table (the table's home slot is a fixed function of the
+ * key).
+ */
+static u64 pshare_hash_seed;
 
 static struct task_struct *pshare_scan_thread;
 static DECLARE_WAIT_QUEUE_HEAD(pshare_scan_wait);
@@ -162,19 +168,29 @@ static u64 pshare_domain_salt(u32 domain)
 	return ((u64)domain + 1) * 0x9e3779b97f4a7c15ULL;
 }
 
+/*
+ * The table key of a page of @domain with content hash @hash. The salt is
+ * applied after the debug knob cuts the hash short: salted first and cut
+ * after, domains whose salts agree in the kept bits (D and D + 256 at 8
+ * bits) would give the same content the same key.
+ */
 static u64 pshare_key(u64 hash, u32 domain)
 {
-	u64 key = hash ^ pshare_domain_salt(domain);
-
 	if (pshare_hash_bits < 64)
-		key &= (1ULL << pshare_hash_bits) - 1;
-	return key;
+		hash &= (1ULL << pshare_hash_bits) - 1;
+	return hash ^ pshare_domain_salt(domain);
+}
+
+/* Can pages of regions @a and @b merge? */
+static bool pshare_same_domain(struct pshare_region *a, struct pshare_region *b)
+{
+	return pshare_merge_across_domains || READ_ONCE(a->domain) == READ_ONCE(b->domain);
 }
 
 static u64 pshare_page_hash(struct page *page)
 {
 	void *addr = kmap_local_page(page);
-	u64 hash = xxh64(addr, PAGE_SIZE, 0);
+	u64 hash = xxh64(addr, PAGE_SIZE, pshare_hash_seed);
 
 	kunmap_local(addr);
 	return hash;
@@ -332,7 +348,7 @@ static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
 	}
 
 	hr = pshare_region_get(pshare_hint_id(hint));
-	if (hr)
+	if (hr && pshare_same_domain(r, hr))
 		hpage = __pshare_entry_lock(hr, hppn, false);
 	if (hpage && !pshare_is_zero(hpage) && !pshare_frame_shared(hpage) &&
 	    pshare_key(pshare_page_hash(hpage), hr->domain) == key)
@@ -711,7 +727,8 @@ int pshare_scan_init(void)
 	zero = kzalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!zero)
 		return -ENOMEM;
-	pshare_zero_hash = xxh64(zero, PAGE_SIZE, 0);
+	pshare_hash_seed = get_random_u64();
+	pshare_zero_hash = xxh64(zero, PAGE_SIZE, pshare_hash_seed);
 	kfree(zero);
 
 	err = pshare_table_init(&pshare_table, 0);

@@ -396,6 +396,43 @@ TEST_F_TIMEOUT(share, domain_ioctl_separates, SHARE_TIMEOUT)
 	check_content(_metadata, self, 1, seeds);
 }
 
+/*
+ * Domains stay apart when the debug knob shortens the hash: domains D and
+ * D + 256 have salts equal in their low 8 bits, so with hash_bits = 8 a
+ * key salted after the cut would be the same for the same content in both.
+ */
+TEST_F_TIMEOUT(share, domains_apart_with_short_hash, SHARE_TIMEOUT)
+{
+	long seeds[4] = { 7, 7, 7, 7 };
+	struct pshare_region_stats st0, st1;
+	int i, pg;
+
+	if (self->knobs.hash_bits < 0)
+		PS_SKIP("no " PS_HASH_BITS " (debugfs not mounted?)");
+	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "8"));
+	region_map(_metadata, self, 0, ps_mnt(), 4);
+	region_map(_metadata, self, 1, ps_mnt(), 4);
+	stats(_metadata, self, 0, &st0);
+	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain + 256))
+		TH_LOG("SET_DOMAIN: %s", strerror(errno));
+	stats(_metadata, self, 1, &st1);
+	ASSERT_EQ(st0.domain + 256, st1.domain);
+	for (i = 0; i < 2; i++)
+		for (pg = 0; pg < 4; pg++)
+			fill(self, i, pg, 7);
+
+	scan_start(_metadata);
+	EXPECT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_sharing) >= 6));
+	ps_wait_scans(_metadata, QUIET_SCANS);
+	EXPECT_EQ(2, DELTA(pages_shared));
+	EXPECT_EQ(6, DELTA(pages_sharing));
+	EXPECT_NE(ps_pfn(PG(0, 0)), ps_pfn(PG(1, 0)))
+		TH_LOG("domains %u and %u share a frame", st0.domain, st1.domain);
+	check_content(_metadata, self, 0, seeds);
+	check_content(_metadata, self, 1, seeds);
+	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
+}
+
 /* Every documented error of PSHARE_IOC_REGION_SET_DOMAIN. */
 TEST_F_TIMEOUT(share, domain_ioctl_errors, SHARE_TIMEOUT)
 {
