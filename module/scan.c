@@ -329,10 +329,13 @@ out:
 
 /*
  * Merge @page (locked, private frame of @ppn of @r) with the page a hint
- * names. A stale hint is replaced by one for the candidate.
+ * names. A stale hint is replaced by one for the candidate. Returns the
+ * hint's region, referenced, for the caller to put once it has unlocked
+ * @page: the last reference may evict the region, which locks frames.
  */
-static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
-			      struct page *page, u64 key, unsigned long hint)
+static struct pshare_region *pshare_merge_hint(struct pshare_region *r,
+					       pgoff_t ppn, struct page *page,
+					       u64 key, unsigned long hint)
 {
 	unsigned long mine = pshare_hint_val(r->id, ppn, pshare_scan_gen);
 	unsigned long hppn = pshare_hint_ppn(hint);
@@ -344,7 +347,7 @@ static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
 		/* Our own hint, content unchanged: just renew its stamp. */
 		if (hint != mine)
 			pshare_hint_replace(key, hint, mine);
-		return;
+		return NULL;
 	}
 
 	hr = pshare_region_get(pshare_hint_id(hint));
@@ -380,8 +383,7 @@ out:
 		unlock_page(hpage);
 		put_page(hpage);
 	}
-	if (hr)
-		pshare_region_put(hr);
+	return hr;
 }
 
 /*
@@ -390,6 +392,7 @@ out:
 static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 {
 	unsigned long pos = ULONG_MAX, val, hint = 0;
+	struct pshare_region *hr = NULL;
 	struct page *page, *frame = NULL;
 	u64 hash, key;
 
@@ -425,7 +428,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 		pshare_merge_frame(r, ppn, page, frame, key);
 		put_page(frame);
 	} else if (hint) {
-		pshare_merge_hint(r, ppn, page, key, hint);
+		hr = pshare_merge_hint(r, ppn, page, key, hint);
 	} else {
 		pshare_table_add(key, pshare_hint_val(r->id, ppn,
 						      pshare_scan_gen));
@@ -433,6 +436,8 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 out:
 	unlock_page(page);
 	put_page(page);
+	if (hr)
+		pshare_region_put(hr);
 }
 
 /* ----------------------------------------------------------------------

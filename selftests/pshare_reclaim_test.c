@@ -584,6 +584,14 @@ TEST_F(reclaim, backing_bad_fds)
 	bfd = rc_tmpfile(_metadata, 0);
 	ASSERT_LE(0, bfd);
 	EXPECT_EQ(0, rc_backing(self->dev, fd, bfd)) TH_LOG("%s", strerror(errno));
+	/* One file backs one region: a second region is refused, also by another fd. */
+	ASSERT_EQ(0, ftruncate(self->r[1].fd, 64 * PS_PAGE));
+	EXPECT_EQ(EBUSY, RC_ERRNO(rc_backing(self->dev, self->r[1].fd, bfd)));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", bfd);
+	tmp = open(path, O_RDWR);
+	ASSERT_LE(0, tmp);
+	EXPECT_EQ(EBUSY, RC_ERRNO(rc_backing(self->dev, self->r[1].fd, tmp)));
+	close(tmp);
 	/* The module keeps its own reference. */
 	close(bfd);
 	EXPECT_EQ(0, rc_backing(self->dev, fd, -1)) TH_LOG("%s", strerror(errno));
