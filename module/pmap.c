@@ -1017,33 +1017,48 @@ static inline bool pshare_beyond_eof(struct inode *inode, pgoff_t ppn)
 	return ppn >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 }
 
+/*
+ * Attempts at a fault that GUP takes (KVM, O_DIRECT, vhost) when memory
+ * is short, each after memalloc_retry_wait(): GUP turns VM_FAULT_OOM into
+ * -ENOMEM, and KVM turns that into -EFAULT for QEMU, which stops the guest
+ * ("kvm run failed Bad address"). A CPU fault from user mode needs none:
+ * the architecture's fault handler retries it after VM_FAULT_OOM.
+ */
+#define PSHARE_FAULT_NOMEM_TRIES	50
+
 static vm_fault_t pshare_fault(struct vm_fault *vmf)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	struct address_space *mapping = inode->i_mapping;
-	struct pshare_region *r;
+	struct pshare_region *r = pshare_region(inode);
+	unsigned int tries = 0;
 	struct page *page;
-	vm_fault_t ret = VM_FAULT_LOCKED;
 
-	filemap_invalidate_lock_shared(mapping);
-	if (pshare_beyond_eof(inode, vmf->pgoff)) {
-		ret = VM_FAULT_SIGBUS;
-		goto out;
-	}
-	r = pshare_region(inode);
-	page = pshare_frame_get(r, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE);
-	if (IS_ERR(page)) {
-		ret = PTR_ERR(page) == -EIO ? VM_FAULT_SIGBUS :
-		      vmf_error(PTR_ERR(page));
-		goto out;
+	for (;;) {
+		filemap_invalidate_lock_shared(mapping);
+		if (pshare_beyond_eof(inode, vmf->pgoff)) {
+			filemap_invalidate_unlock_shared(mapping);
+			return VM_FAULT_SIGBUS;
+		}
+		page = pshare_frame_get(r, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE);
+		if (!IS_ERR(page))
+			break;
+		filemap_invalidate_unlock_shared(mapping);
+		if (PTR_ERR(page) == -EIO)
+			return VM_FAULT_SIGBUS;
+		if (PTR_ERR(page) != -ENOMEM || (vmf->flags & FAULT_FLAG_USER) ||
+		    ++tries >= PSHARE_FAULT_NOMEM_TRIES || fatal_signal_pending(current))
+			return vmf_error(PTR_ERR(page));
+		/* Not under invalidate_lock: a punch or truncate may go first. */
+		memalloc_retry_wait(GFP_KERNEL);
+		atomic_long_inc(&pshare_stats.fault_nomem_retries);
 	}
 	vmf->page = page;
 	/* A fault on a sampled page is a touch: the sampler unmapped it. */
 	if (unlikely(xa_marked(&r->pmap, PSHARE_MARK_SAMPLED)))
 		pshare_sample_touch(r, vmf->pgoff);
-out:
 	filemap_invalidate_unlock_shared(mapping);
-	return ret;
+	return VM_FAULT_LOCKED;
 }
 
 /*

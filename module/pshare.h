@@ -156,6 +156,8 @@ static inline struct pshare_region *pshare_region(struct inode *inode)
  * @pages_paged:	pages out in backing files now
  * @paged_out:		pages written to backing files, ever
  * @paged_in:		pages read back, ever
+ * @fault_nomem_retries: faults taken by GUP (KVM, O_DIRECT) tried again
+ *			after a failed allocation
  */
 struct pshare_global_stats {
 	atomic_long_t regions;
@@ -173,6 +175,7 @@ struct pshare_global_stats {
 	atomic_long_t pages_paged;
 	atomic_long_t paged_out;
 	atomic_long_t paged_in;
+	atomic_long_t fault_nomem_retries;
 };
 
 extern struct pshare_global_stats pshare_stats;
