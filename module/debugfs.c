@@ -21,6 +21,7 @@
 #include <linux/dcache.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 
 #include "pshare.h"
 #include "scan.h"
@@ -74,17 +75,38 @@ static int pshare_table_show(struct seq_file *m, void *v)
 {
 	struct pshare_table *t = &pshare_table;
 	unsigned long hist[PSHARE_TABLE_HIST];
-	unsigned long nslots, frames, hints, rebuilds;
+	unsigned long nslots, frames, hints, rebuilds, pos;
+	unsigned int restarts = 0;
 	long scanned = 0;
 	struct pshare_region *r;
 	int i;
 
+	/*
+	 * The histogram walks every slot: a chunk at a time, so that the
+	 * COW path, which waits on this lock, never waits for a whole pass
+	 * over a large table. A rebuild in between starts it over (twice at
+	 * most; after that the figures mix two tables).
+	 */
+	memset(hist, 0, sizeof(hist));
+	pos = 0;
 	mutex_lock(&t->lock);
-	nslots = t->nslots;
-	frames = t->nr_frames;
-	hints = t->nr_hints;
 	rebuilds = t->rebuilds;
-	pshare_table_histogram(t, hist);
+	for (;;) {
+		if (t->rebuilds != rebuilds && restarts++ < 2) {
+			memset(hist, 0, sizeof(hist));
+			rebuilds = t->rebuilds;
+			pos = 0;
+		}
+		pos = pshare_table_histogram_add(t, hist, pos, pos + SZ_64K);
+		nslots = t->nslots;
+		frames = t->nr_frames;
+		hints = t->nr_hints;
+		if (pos >= nslots)
+			break;
+		mutex_unlock(&t->lock);
+		cond_resched();
+		mutex_lock(&t->lock);
+	}
 	mutex_unlock(&t->lock);
 
 	/* The memory the table indexes: every frame a region holds. */

@@ -212,31 +212,30 @@ bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
 }
 
 /**
- * pshare_table_rebuild - move the entries into a table of @nslots slots
+ * pshare_table_rebuild_into - move the entries into @slots, @nslots slots
+ * @slots: zeroed, allocated by the caller (kvcalloc()) before it took the
+ *	table's lock; the table owns it on success
  * @keep: if not NULL, entries it refuses are dropped (stale hints)
  *
- * Returns -ENOMEM (and leaves the table as it was) when the allocation
- * fails, -ENOSPC when @nslots cannot hold the kept entries.
+ * Returns -ENOSPC when @nslots cannot hold the kept entries: then the
+ * table is left as it was and @slots is still the caller's.
  */
-int pshare_table_rebuild(struct pshare_table *t, unsigned long nslots,
-			 bool (*keep)(unsigned long val, void *arg), void *arg)
+int pshare_table_rebuild_into(struct pshare_table *t, struct pshare_slot *slots,
+			      unsigned long nslots,
+			      bool (*keep)(unsigned long val, void *arg), void *arg)
 {
 	struct pshare_slot *old = t->slots, *s;
 	unsigned long i, old_nslots = t->nslots, kept = 0;
 
 	lockdep_assert_held(&t->lock);
-	nslots = max_t(unsigned long, nslots, PSHARE_TABLE_MIN);
 	for (i = 0; i < old_nslots; i++)
 		if (old[i].val && (!keep || keep(old[i].val, arg)))
 			kept++;
-	if (kept * PSHARE_LOAD_MAX_DEN > nslots * PSHARE_LOAD_MAX_NUM)
+	if (nslots < PSHARE_TABLE_MIN ||
+	    kept * PSHARE_LOAD_MAX_DEN > nslots * PSHARE_LOAD_MAX_NUM)
 		return -ENOSPC;
 
-	t->slots = kvcalloc(nslots, sizeof(*t->slots), GFP_KERNEL);
-	if (!t->slots) {
-		t->slots = old;
-		return -ENOMEM;
-	}
+	t->slots = slots;
 	t->nslots = nslots;
 	t->nr_frames = 0;
 	t->nr_hints = 0;
@@ -251,16 +250,61 @@ int pshare_table_rebuild(struct pshare_table *t, unsigned long nslots,
 	return 0;
 }
 
-/* Probe distances of all entries: how long lookups walk. */
-void pshare_table_histogram(struct pshare_table *t,
-			    unsigned long hist[PSHARE_TABLE_HIST])
+/* Slot arrays for a rebuild: allocate them without holding the table's lock. */
+struct pshare_slot *pshare_table_alloc_slots(unsigned long nslots)
+{
+	return kvcalloc(max_t(unsigned long, nslots, PSHARE_TABLE_MIN),
+			sizeof(struct pshare_slot), GFP_KERNEL);
+}
+
+/**
+ * pshare_table_rebuild - move the entries into a table of @nslots slots
+ * @keep: if not NULL, entries it refuses are dropped (stale hints)
+ *
+ * Allocates under the lock: for tests. Returns -ENOMEM (and leaves the
+ * table as it was) when the allocation fails, -ENOSPC when @nslots cannot
+ * hold the kept entries.
+ */
+int pshare_table_rebuild(struct pshare_table *t, unsigned long nslots,
+			 bool (*keep)(unsigned long val, void *arg), void *arg)
+{
+	struct pshare_slot *slots;
+	int err;
+
+	nslots = max_t(unsigned long, nslots, PSHARE_TABLE_MIN);
+	slots = pshare_table_alloc_slots(nslots);
+	if (!slots)
+		return -ENOMEM;
+	err = pshare_table_rebuild_into(t, slots, nslots, keep, arg);
+	if (err)
+		kvfree(slots);
+	return err;
+}
+
+/*
+ * Probe distances of the entries in slots [@from, @to), added to @hist:
+ * how long lookups walk. Returns the slot to go on from, or the table's
+ * size when done. A reader takes the table a chunk at a time.
+ */
+unsigned long pshare_table_histogram_add(struct pshare_table *t,
+					 unsigned long hist[PSHARE_TABLE_HIST],
+					 unsigned long from, unsigned long to)
 {
 	unsigned long i;
 
 	lockdep_assert_held(&t->lock);
-	memset(hist, 0, sizeof(unsigned long) * PSHARE_TABLE_HIST);
-	for (i = 0; i < t->nslots; i++)
+	to = min(to, t->nslots);
+	for (i = from; i < to; i++)
 		if (t->slots[i].val)
 			hist[min_t(unsigned long, pshare_dist(t, i),
 				   PSHARE_TABLE_HIST - 1)]++;
+	return to;
+}
+
+/* Probe distances of all entries. */
+void pshare_table_histogram(struct pshare_table *t,
+			    unsigned long hist[PSHARE_TABLE_HIST])
+{
+	memset(hist, 0, sizeof(unsigned long) * PSHARE_TABLE_HIST);
+	pshare_table_histogram_add(t, hist, 0, t->nslots);
 }

@@ -89,9 +89,16 @@ int pshare_table_insert(struct pshare_table *t, u64 key, unsigned long val);
 bool pshare_table_remove(struct pshare_table *t, u64 key, unsigned long val);
 bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
 			  unsigned long new);
+struct pshare_slot *pshare_table_alloc_slots(unsigned long nslots);
+int pshare_table_rebuild_into(struct pshare_table *t, struct pshare_slot *slots,
+			      unsigned long nslots,
+			      bool (*keep)(unsigned long val, void *arg), void *arg);
 int pshare_table_rebuild(struct pshare_table *t, unsigned long nslots,
 			 bool (*keep)(unsigned long val, void *arg), void *arg);
 unsigned long pshare_table_size_for(unsigned long entries);
+unsigned long pshare_table_histogram_add(struct pshare_table *t,
+					 unsigned long hist[PSHARE_TABLE_HIST],
+					 unsigned long from, unsigned long to);
 void pshare_table_histogram(struct pshare_table *t,
 			    unsigned long hist[PSHARE_TABLE_HIST]);
 

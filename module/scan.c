@@ -234,24 +234,50 @@ static bool pshare_keep_entry(unsigned long val, void *arg)
 	return age <= 1;
 }
 
+/*
+ * Rebuild the table for @n entries, keeping what pshare_keep_entry() keeps
+ * (@drop_hints: no hints). The slots are allocated before the table's
+ * lock is taken: the COW path (pshare_share_forget()) waits on that lock
+ * under a frame lock, and must not wait for reclaim. -ENOSPC: more
+ * entries arrived meanwhile than @n allows for.
+ */
+static int pshare_table_resize(unsigned long n, bool drop_hints)
+{
+	struct pshare_table *t = &pshare_table;
+	unsigned long nslots = pshare_table_size_for(n);
+	struct pshare_slot *slots = pshare_table_alloc_slots(nslots);
+	int err;
+
+	if (!slots)
+		return -ENOMEM;
+	mutex_lock(&t->lock);
+	err = pshare_table_rebuild_into(t, slots, nslots, pshare_keep_entry,
+					drop_hints ? t : NULL);
+	mutex_unlock(&t->lock);
+	if (err)
+		kvfree(slots);
+	return err;
+}
+
 /* Insert, growing the table (and dropping stale hints) when it is full. */
 static int pshare_table_add(u64 key, unsigned long val)
 {
 	struct pshare_table *t = &pshare_table;
+	unsigned int tries;
+	unsigned long n;
 	int err;
 
-	mutex_lock(&t->lock);
-	err = pshare_table_insert(t, key, val);
-	if (err == -ENOSPC) {
-		unsigned long n = t->nr_frames + t->nr_hints + 1;
-
-		err = pshare_table_rebuild(t, pshare_table_size_for(n),
-					   pshare_keep_entry, NULL);
-		if (!err)
-			err = pshare_table_insert(t, key, val);
+	for (tries = 0; ; tries++) {
+		mutex_lock(&t->lock);
+		err = pshare_table_insert(t, key, val);
+		n = t->nr_frames + t->nr_hints + 1;
+		mutex_unlock(&t->lock);
+		if (err != -ENOSPC || tries == 3)
+			return err;
+		err = pshare_table_resize(n, false);
+		if (err && err != -ENOSPC)
+			return err;
 	}
-	mutex_unlock(&t->lock);
-	return err;
 }
 
 /* Replace a hint by another, or drop it when @new is 0. */
@@ -456,10 +482,12 @@ static void pshare_scan_wrapped(void)
 
 	mutex_lock(&t->lock);
 	n = t->nr_frames + t->nr_hints;
-	if (t->nslots > 4 * pshare_table_size_for(n))
-		pshare_table_rebuild(t, pshare_table_size_for(n),
-				     pshare_keep_entry, NULL);
+	if (t->nslots <= 4 * pshare_table_size_for(n))
+		n = 0;
 	mutex_unlock(&t->lock);
+	/* Only the scanner adds entries, and it is here: n stays enough. */
+	if (n)
+		pshare_table_resize(n, false);
 }
 
 /* Only the scanner thread itself is ever asked to stop. */
@@ -598,12 +626,8 @@ again:
 /* Drop every hint. Caller holds pshare_scan_mutex. */
 static void pshare_drop_hints(void)
 {
-	struct pshare_table *t = &pshare_table;
-
-	mutex_lock(&t->lock);
-	pshare_table_rebuild(t, pshare_table_size_for(t->nr_frames),
-			     pshare_keep_entry, t);
-	mutex_unlock(&t->lock);
+	/* Only the scanner adds entries, and it is stopped: enough room. */
+	pshare_table_resize(READ_ONCE(pshare_table.nr_frames), true);
 }
 
 /**
