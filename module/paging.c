@@ -231,11 +231,17 @@ out:
 	return page;
 }
 
-/* A victim: a private frame that nothing but the pmap maps or holds. */
+/*
+ * A victim: a private frame that nothing but the pmap maps or holds, of a
+ * PPN no mlock()ed mapping covers.
+ */
 static struct page *pshare_victim_lock(struct pshare_region *r, pgoff_t ppn)
 {
-	struct page *page = __pshare_entry_lock(r, ppn, false);
+	struct page *page;
 
+	if (pshare_ppn_mlocked(r, ppn))
+		return NULL;
+	page = __pshare_entry_lock(r, ppn, false);
 	if (!page)
 		return NULL;
 	if (pshare_is_zero(page) || pshare_frame_shared(page) ||

@@ -616,6 +616,36 @@ static bool pshare_mapped_from(struct address_space *mapping, pgoff_t first)
 	return mapped;
 }
 
+/**
+ * pshare_ppn_mlocked - is @ppn mapped by a VMA under mlock()?
+ *
+ * QEMU's mem-lock=on locks all guest RAM. Page-out leaves such pages be:
+ * mlock() promises they stay resident. Sharing may still merge them, as
+ * KSM does: the merged frame is resident too.
+ */
+bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+	struct rb_node *node;
+	bool locked = false;
+
+	if (RB_EMPTY_ROOT(&mapping->i_mmap.rb_root))
+		return false;
+	i_mmap_lock_read(mapping);
+	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node)) {
+		struct vm_area_struct *vma;
+
+		vma = rb_entry(node, struct vm_area_struct, shared.rb);
+		if ((vma->vm_flags & VM_LOCKED) && ppn >= vma->vm_pgoff &&
+		    ppn < vma->vm_pgoff + vma_pages(vma)) {
+			locked = true;
+			break;
+		}
+	}
+	i_mmap_unlock_read(mapping);
+	return locked;
+}
+
 /*
  * pshare_pmap_remove - turn PPNs @first..@last (inclusive) into holes
  *

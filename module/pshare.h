@@ -268,6 +268,7 @@ struct pshare_counts {
 };
 
 void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c);
+bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn);
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 				 struct page *page);
 int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,

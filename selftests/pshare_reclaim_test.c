@@ -786,6 +786,51 @@ TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
 	rc_check_region(_metadata, self, 0, pages);
 }
 
+/*
+ * mlock() (QEMU's mem-lock=on) keeps a region's pages resident: under a
+ * limit that pages out an unlocked region beside it, the locked one keeps
+ * every page until it is unlocked.
+ */
+TEST_F_TIMEOUT(reclaim, mlocked_never_paged, 600)
+{
+	const unsigned long pages = 1024;
+	long long locked_paged, other_paged;
+	unsigned char *m;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		self->backing[i] = rc_tmpfile(_metadata, 0);
+		ASSERT_LE(0, self->backing[i]);
+		ASSERT_EQ(0, rc_backing(self->dev, self->r[i].fd, self->backing[i]));
+		rc_fill_region(_metadata, self, i, pages);
+	}
+	m = mmap(NULL, pages * PS_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 self->r[0].fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	ASSERT_EQ(0, mlock(m, pages * PS_PAGE)) TH_LOG("mlock: %s", strerror(errno));
+
+	RC_KNOB("limit_pages", pages / 2);
+	EXPECT_TRUE(RC_WAIT(RC_WAIT_S, RC_FIELD(self->dev, self->r[1].fd, pages_paged) >=
+				       (long long)pages / 2))
+		TH_LOG("the unlocked region was not paged out: no pressure to test with");
+	sleep(2);	/* more rounds, with the locked region still over its target */
+	locked_paged = RC_FIELD(self->dev, self->r[0].fd, pages_paged);
+	other_paged = RC_FIELD(self->dev, self->r[1].fd, pages_paged);
+	TH_LOG("under limit_pages=%lu: locked region %lld pages out, unlocked %lld",
+	       pages / 2, locked_paged, other_paged);
+	EXPECT_EQ(0, locked_paged);
+
+	/* Unlocked, it is a candidate like any other. */
+	ASSERT_EQ(0, munlock(m, pages * PS_PAGE));
+	RC_KNOB("limit_pages", pages / 4);
+	EXPECT_TRUE(RC_WAIT(RC_WAIT_S, RC_FIELD(self->dev, self->r[0].fd, pages_paged) > 0))
+		TH_LOG("the region was not paged out once unlocked");
+	RC_KNOB("limit_pages", 0);
+	munmap(m, pages * PS_PAGE);
+	rc_check_region(_metadata, self, 0, pages);
+	rc_check_region(_metadata, self, 1, pages);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Targets, min and max                                                   */
 
