@@ -224,6 +224,14 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 }
 #endif
 
+/* A fault's lock, dropped before I/O (see the probe). */
+#ifndef HAVE_RELEASE_FAULT_LOCK
+static inline void release_fault_lock(struct vm_fault *vmf)
+{
+	mmap_read_unlock(vmf->vma->vm_mm);
+}
+#endif
+
 /*
  * Copying into a page with page faults disabled is done on its folio since
  * 6.5 (1b0306981e0f "iov_iter: Add copy_folio_from_iter_atomic()"); the

@@ -77,14 +77,18 @@
  *           pshare_table.lock            (the sharing hash table)
  *           pmap xa_lock                 (also the sampling marks)
  *
- * Page-in reads the backing file under invalidate_lock holding only a file
- * reference. write(2) faults its source buffer in before it takes
+ * Page-in reads the backing file holding no frame lock, only a file
+ * reference: a fault's first try does it with mmap_lock (or the VMA lock)
+ * and invalidate_lock dropped and asks the core to retry
+ * (pshare_fault_page_in_unlocked()); read(2) and later tries do it under
+ * invalidate_lock (shared). write(2) faults its source buffer in before it takes
  * invalidate_lock and copies with page faults disabled, so it never takes
  * mmap_lock below invalidate_lock; read(2) copies out holding only page
  * references.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
@@ -1056,6 +1060,39 @@ static inline bool pshare_beyond_eof(struct inode *inode, pgoff_t ppn)
  */
 #define PSHARE_FAULT_NOMEM_TRIES	50
 
+/*
+ * A fault on a paged-out page, the first time the core lets the handler
+ * drop its lock (FAULT_FLAG_ALLOW_RETRY, not yet FAULT_FLAG_TRIED): the
+ * read from the backing file is done without mmap_lock (or the VMA lock)
+ * and without invalidate_lock, so the process's mmap()/munmap(), its other
+ * vCPUs' faults and a balloon's punch do not queue behind the I/O, and the
+ * core retries the fault, which finds the page back, as filemap_fault()
+ * does for the page cache. KVM's first attempt at a guest fault asks not
+ * to wait at all (FAULT_FLAG_RETRY_NOWAIT, to send the guest an async page
+ * fault): it gets the retry at once, with its lock kept, and the read is
+ * done by the attempt KVM makes from its async-fault worker.
+ */
+static vm_fault_t pshare_fault_page_in_unlocked(struct vm_fault *vmf,
+						struct pshare_region *r)
+{
+	struct file *file;
+	struct page *page;
+
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return VM_FAULT_RETRY;
+	/* The file keeps the region alive once the VMA may be gone. */
+	file = get_file(vmf->vma->vm_file);
+	release_fault_lock(vmf);
+	/* Errors come back from the retry, which runs the locked path. */
+	page = pshare_page_in(r, vmf->pgoff);
+	if (!IS_ERR_OR_NULL(page)) {
+		unlock_page(page);
+		put_page(page);
+	}
+	fput(file);
+	return VM_FAULT_RETRY;
+}
+
 static vm_fault_t pshare_fault(struct vm_fault *vmf)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
@@ -1063,6 +1100,10 @@ static vm_fault_t pshare_fault(struct vm_fault *vmf)
 	struct pshare_region *r = pshare_region(inode);
 	unsigned int tries = 0;
 	struct page *page;
+
+	if (fault_flag_allow_retry_first(vmf->flags) &&
+	    pshare_entry_paged(xa_load(&r->pmap, vmf->pgoff)))
+		return pshare_fault_page_in_unlocked(vmf, r);
 
 	for (;;) {
 		filemap_invalidate_lock_shared(mapping);
