@@ -10,6 +10,8 @@
  */
 #include "pshare_selftest.h"
 
+#include <sys/uio.h>
+
 #include <signal.h>
 
 #define CG_ROOT		"/sys/fs/cgroup"
@@ -368,6 +370,116 @@ TEST_F_TIMEOUT(memcg, memory_max_stops_zero_entries, 300)
 	if (peak >= 0) {
 		EXPECT_GE((long long)(max * MIB), peak);
 	}
+}
+
+/*
+ * The OOM victim of a group: a region of its own (unlinked, so its frames
+ * go when the victim does) with @zero_mib MiB of zero entries and
+ * @write_mib MiB written after them.
+ */
+static int victim_work(FIXTURE_DATA(memcg) *self, size_t zero_mib, size_t write_mib)
+{
+	volatile unsigned char *p;
+	char path[512];
+	size_t i, len = (zero_mib + write_mib) * MIB;
+	unsigned char sum = 0;
+	int fd;
+
+	(void)self;
+	snprintf(path, sizeof(path), "%s/pshare-victim.%d", ps_mnt(), getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return 3;
+	unlink(path);
+	if (ftruncate(fd, len))
+		return 3;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 3;
+	for (i = 0; i < zero_mib * MIB; i += PS_PAGE)
+		sum += p[i];
+	for (; i < len; i += PS_PAGE)
+		p[i] = 1;
+	return sum ? 6 : 0;
+}
+
+/*
+ * A group at its limit, where the faulting task writes zero pages through
+ * GUP (as KVM does) and the OOM killer picks another member whose region
+ * holds zero entries: the victim's region is torn down while the writer
+ * waits for memory, and the writer goes on once it is. Were the zero
+ * frame's lock held across the writer's allocation, the teardown (which
+ * takes that lock for zero entries) would wait for the writer, and the
+ * writer for the teardown's memory until it gave up.
+ */
+TEST_F_TIMEOUT(memcg, oom_victim_teardown_completes, 300)
+{
+	const size_t max = 32, wmib = 16;	/* MiB */
+	int go[2], res[2], status, i;
+	unsigned long failed = 0;
+	char val[32], pid[32];
+	pid_t writer;
+	long long kills;
+
+	snprintf(val, sizeof(val), "%zu", max * MIB);
+	ASSERT_EQ(0, cg_write(self, "memory.max", val));
+	spawn_child(_metadata, self, victim_work, 8, 20);
+	ASSERT_EQ(1, write(self->go[1], "g", 1));
+	ASSERT_EQ(1, read(self->done[0], val, 1)) TH_LOG("the victim died while filling its region");
+
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	ASSERT_EQ(0, ftruncate(self->r.fd, 2 * wmib * MIB));
+	writer = fork();
+	ASSERT_LE(0, writer);
+	if (writer == 0) {
+		unsigned char one = 1, *p;
+		struct iovec local = { &one, 1 }, remote;
+		unsigned long bad = 0;
+		volatile unsigned char sum = 0;
+		size_t off;
+		char c;
+
+		ps_write_file("/proc/self/oom_score_adj", "-1000");
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		p = mmap(NULL, 2 * wmib * MIB, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->r.fd, 0);
+		if (p == MAP_FAILED)
+			_exit(3);
+		for (off = 0; off < 2 * wmib * MIB; off += PS_PAGE)
+			sum += p[off];
+		for (off = 0; off < wmib * MIB; off += PS_PAGE) {
+			remote.iov_base = p + off;
+			remote.iov_len = 1;
+			if (process_vm_writev(getpid(), &local, 1, &remote, 1, 0) != 1)
+				bad++;
+		}
+		_exit(write(res[1], &bad, sizeof(bad)) == sizeof(bad) ? 0 : 4);
+	}
+	close(go[0]);
+	close(res[1]);
+	snprintf(pid, sizeof(pid), "%d", writer);
+	ASSERT_EQ(0, cg_write(self, "cgroup.procs", pid));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+
+	/* The writer finishes (or dies) and tells; the victim is gone by then. */
+	ASSERT_EQ((ssize_t)sizeof(failed), read(res[0], &failed, sizeof(failed)))
+		TH_LOG("the writer died");
+	ASSERT_EQ(writer, waitpid(writer, &status, 0));
+	close(go[1]);
+	close(res[0]);
+	for (i = 0; i < 1200 && waitpid(self->child, &status, WNOHANG) == 0; i++)
+		usleep(100 * 1000);
+	ASSERT_LT(i, 1200) TH_LOG("the OOM victim did not finish dying in 120 s");
+	self->child = 0;
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("victim status %#x, expected SIGKILL", status);
+	kills = cg_read_key(self, "memory.events", "oom_kill");
+	TH_LOG("writer: %lu of %zu page writes through GUP failed; oom_kill %lld",
+	       failed, wmib * MIB / PS_PAGE, kills);
+	EXPECT_EQ(0, failed);
+	EXPECT_LE(1, kills);
 }
 
 TEST_HARNESS_MAIN
