@@ -13,6 +13,9 @@
  *		for tests. Writing it drops all hints.
  * scan_now:	write N: scan N pages at once, in the writing task (tests)
  * reclaim_now:	write 1: one reclaim round at once, in the writing task
+ * pagein_delay_ms: write N (up to 10000): the next page-in, in whatever
+ *		task, sleeps N ms between reading the pmap entry and taking
+ *		the backing file; it widens a race window for tests
  *
  * The layout is for tools; it is not a stable ABI.
  */
@@ -173,6 +176,22 @@ static int pshare_reclaim_now_set(void *data, u64 val)
 DEFINE_DEBUGFS_ATTRIBUTE(pshare_reclaim_now_fops, NULL, pshare_reclaim_now_set,
 			 "%llu\n");
 
+static int pshare_pagein_delay_get(void *data, u64 *val)
+{
+	*val = atomic_read(&pshare_pagein_delay_ms);
+	return 0;
+}
+
+static int pshare_pagein_delay_set(void *data, u64 val)
+{
+	if (val > 10000)
+		return -EINVAL;
+	atomic_set(&pshare_pagein_delay_ms, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pshare_pagein_delay_fops, pshare_pagein_delay_get,
+			 pshare_pagein_delay_set, "%llu\n");
+
 void pshare_debugfs_init(void)
 {
 	/* debugfs is optional: failures only make these files missing. */
@@ -187,6 +206,8 @@ void pshare_debugfs_init(void)
 				   &pshare_scan_now_fops);
 	debugfs_create_file_unsafe("reclaim_now", 0200, pshare_debugfs_root,
 				   NULL, &pshare_reclaim_now_fops);
+	debugfs_create_file_unsafe("pagein_delay_ms", 0600, pshare_debugfs_root,
+				   NULL, &pshare_pagein_delay_fops);
 }
 
 void pshare_debugfs_exit(void)

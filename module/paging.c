@@ -29,6 +29,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -142,6 +143,9 @@ void pshare_region_drop_backing(struct pshare_region *r)
 	r->backing = NULL;
 }
 
+/* debugfs pagein_delay_ms: a one-shot sleep inside the next page-in. */
+atomic_t pshare_pagein_delay_ms = ATOMIC_INIT(0);
+
 /**
  * pshare_page_in - read paged-out @ppn back into a new frame
  *
@@ -168,6 +172,8 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	entry = xa_load(&r->pmap, ppn);
 	if (!pshare_entry_paged(entry))
 		return NULL;
+	if (unlikely(atomic_read(&pshare_pagein_delay_ms)))
+		msleep(atomic_xchg(&pshare_pagein_delay_ms, 0));
 	spin_lock(&r->backing_lock);
 	backing = NULL;
 	if (xa_load(&r->pmap, ppn) == entry && r->backing)

@@ -281,6 +281,7 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 /* paging.c: pshare's own paging to a backing file per region */
 int pshare_region_set_backing(struct pshare_region *r, int fd);
 void pshare_region_drop_backing(struct pshare_region *r);
+extern atomic_t pshare_pagein_delay_ms;
 struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn);
 long pshare_page_out(struct pshare_region *r, long nr);
 

@@ -831,6 +831,79 @@ TEST_F_TIMEOUT(reclaim, mlocked_never_paged, 600)
 	rc_check_region(_metadata, self, 1, pages);
 }
 
+#define RC_PAGEIN_DELAY	"/sys/kernel/debug/pshare/pagein_delay_ms"
+#define RC_RECLAIM_NOW	"/sys/kernel/debug/pshare/reclaim_now"
+
+/* Page the one-page region @fd out now: max 0, one reclaim round, max back. */
+static void rc_page_out_now(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(reclaim) *self, int fd)
+{
+	ASSERT_EQ(0, rc_policy(self->dev, fd, PSHARE_POLICY_MAX, 0, 0, 0));
+	ASSERT_EQ(0, ps_write_file(RC_RECLAIM_NOW, "1"));
+	ASSERT_EQ(0, rc_policy(self->dev, fd, PSHARE_POLICY_MAX, 0, 0, PSHARE_POLICY_DEFAULT));
+	ASSERT_EQ(1, RC_FIELD(self->dev, fd, pages_paged));
+}
+
+struct rc_slow_reader {
+	pthread_t tid;
+	int fd;
+	unsigned char buf[PS_PAGE];
+	ssize_t n;
+};
+
+static void *rc_slow_reader_main(void *arg)
+{
+	struct rc_slow_reader *t = arg;
+
+	t->n = pread(t->fd, t->buf, PS_PAGE, 0);
+	return NULL;
+}
+
+/*
+ * A page-in that started before the backing file was switched must not
+ * read the page from the old file once the page is out in the new one. A
+ * one-shot delay (debugfs pagein_delay_ms) holds the slow reader inside its
+ * page-in while the page is read back, rewritten, the backing file
+ * switched and the page written out to the new file.
+ */
+TEST_F_TIMEOUT(reclaim, page_in_across_backing_switch, 120)
+{
+	unsigned char v2[PS_PAGE], got[PS_PAGE];
+	struct rc_slow_reader t;
+	int fd = self->r[0].fd, b;
+
+	if (access(RC_PAGEIN_DELAY, W_OK) || access(RC_RECLAIM_NOW, W_OK))
+		PS_SKIP("no " RC_PAGEIN_DELAY " (debugfs not mounted, or an older module)");
+	self->backing[0] = rc_tmpfile(_metadata, 0);	/* file A */
+	b = rc_tmpfile(_metadata, 0);			/* file B */
+	ASSERT_LE(0, self->backing[0]);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, rc_backing(self->dev, fd, self->backing[0]));
+	rc_fill_region(_metadata, self, 0, 1);		/* v1 */
+	rc_page_out_now(_metadata, self, fd);		/* v1 in A */
+
+	ASSERT_EQ(0, ps_write_file(RC_PAGEIN_DELAY, "1500"));
+	memset(&t, 0, sizeof(t));
+	t.fd = fd;
+	ASSERT_EQ(0, pthread_create(&t.tid, NULL, rc_slow_reader_main, &t));
+	/* The reader took the delay once it reads 0 again. */
+	ASSERT_TRUE(RC_WAIT(10, ps_read_number(RC_PAGEIN_DELAY) == 0));
+
+	rc_fill(v2, 77);
+	ASSERT_EQ((ssize_t)PS_PAGE, pwrite(fd, v2, PS_PAGE, 0));	/* in, then v2 */
+	ASSERT_EQ(0, RC_FIELD(self->dev, fd, pages_paged));
+	ASSERT_EQ(0, rc_backing(self->dev, fd, b)) TH_LOG("switch to B: %s", strerror(errno));
+	rc_page_out_now(_metadata, self, fd);		/* v2 in B */
+
+	pthread_join(t.tid, NULL);
+	ASSERT_EQ((ssize_t)PS_PAGE, t.n) TH_LOG("the slow read: %s", strerror(errno));
+	EXPECT_EQ(0, memcmp(t.buf, v2, PS_PAGE))
+		TH_LOG("the slow page-in returned the page from the old backing file");
+	ASSERT_EQ((ssize_t)PS_PAGE, pread(fd, got, PS_PAGE, 0));
+	EXPECT_EQ(0, memcmp(got, v2, PS_PAGE)) TH_LOG("the region holds the old content");
+	close(b);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Targets, min and max                                                   */
 
