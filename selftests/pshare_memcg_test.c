@@ -213,6 +213,61 @@ static void spawn_toucher(struct __test_metadata *_metadata,
 }
 
 /*
+ * Let the spawned child do its work in the group and exit; returns how
+ * much memory.current grew while it worked.
+ */
+static long long run_child_measured(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(memcg) *self)
+{
+	long long before, after;
+	int status;
+	char c;
+
+	before = cg_read(self, "memory.current");
+	EXPECT_LE(0, before);
+	EXPECT_EQ(1, write(self->go[1], "g", 1));
+	EXPECT_EQ(1, read(self->done[0], &c, 1))
+		TH_LOG("the child died before it finished its work");
+	after = cg_read(self, "memory.current");
+	EXPECT_EQ(1, write(self->go[1], "g", 1));
+	EXPECT_EQ(self->child, waitpid(self->child, &status, 0));
+	self->child = 0;
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status %#x", status);
+	TH_LOG("memory.current %lld -> %lld", before, after);
+	return after - before;
+}
+
+/*
+ * Let the spawned child work in a group limited to @max MiB, where it must
+ * be OOM-killed before it finishes.
+ */
+static void expect_child_oom_killed(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(memcg) *self, size_t max)
+{
+	long long kills, peak;
+	int status;
+	char c;
+
+	EXPECT_EQ(1, write(self->go[1], "g", 1));
+	/* A child that survives its work reports and waits on "go". */
+	if (read(self->done[0], &c, 1) == 1) {
+		TH_LOG("the child finished its work under memory.max=%zu MiB", max);
+		EXPECT_TRUE(false);
+		EXPECT_EQ(1, write(self->go[1], "g", 1));
+	}
+	EXPECT_EQ(self->child, waitpid(self->child, &status, 0));
+	self->child = 0;
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("child status %#x, expected SIGKILL", status);
+	kills = cg_read_key(self, "memory.events", "oom_kill");
+	EXPECT_LE(1, kills) TH_LOG("memory.events oom_kill %lld", kills);
+	peak = cg_read(self, "memory.peak");
+	if (peak >= 0)
+		EXPECT_GE((long long)(max * MIB), peak);
+}
+
+/*
  * Through a 2 MiB window moving over @windows windows, read one byte of
  * every 64th page: each read fault on a hole makes a zero entry, which
  * costs no frame but a pmap node of its own (64 entries per node). The
@@ -245,28 +300,14 @@ TEST_F_TIMEOUT(memcg, touch_charges_group, 120)
 	const size_t n = 16;	/* MiB touched */
 	const long long slack = 1 * MIB;
 	struct pshare_region_stats s;
-	long long before, after;
-	int status;
-	char c;
+	long long grown;
 
 	spawn_toucher(_metadata, self, 2 * n, n);
-	before = cg_read(self, "memory.current");
-	ASSERT_LE(0, before);
-	ASSERT_EQ(1, write(self->go[1], "g", 1));
-	ASSERT_EQ(1, read(self->done[0], &c, 1))
-		TH_LOG("toucher died before it finished");
-	after = cg_read(self, "memory.current");
-	ASSERT_EQ(1, write(self->go[1], "g", 1));
-	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
-	self->child = 0;
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		TH_LOG("toucher status %#x", status);
-
-	TH_LOG("memory.current %lld -> %lld (+%lld KiB for %zu MiB touched)",
-	       before, after, (after - before) / 1024, n);
-	EXPECT_LE((long long)(n * MIB) - slack, after - before)
+	grown = run_child_measured(_metadata, self);
+	TH_LOG("+%lld KiB charged for %zu MiB touched", grown / 1024, n);
+	EXPECT_LE((long long)(n * MIB) - slack, grown)
 		TH_LOG("frames were not charged to the toucher's cgroup");
-	EXPECT_GE((long long)(n * MIB + n * MIB / 2), after - before)
+	EXPECT_GE((long long)(n * MIB + n * MIB / 2), grown)
 		TH_LOG("charged far more than was touched");
 
 	PS_STATS(self->dev, self->r.fd, &s);
@@ -277,35 +318,17 @@ TEST_F_TIMEOUT(memcg, memory_max_oom_kills_toucher, 180)
 {
 	const size_t max = 8, n = 64;	/* MiB */
 	struct pshare_region_stats s;
-	long long kills, peak;
 	char val[32];
-	int status;
 
 	snprintf(val, sizeof(val), "%zu", max * MIB);
 	ASSERT_EQ(0, cg_write(self, "memory.max", val))
 		TH_LOG("memory.max: %s", strerror(errno));
 	spawn_toucher(_metadata, self, n, n);
-	ASSERT_EQ(1, write(self->go[1], "g", 1));
-	/* A child that survives its writes reports and waits on "go". */
-	if (read(self->done[0], val, 1) == 1) {
-		TH_LOG("toucher wrote %zu MiB under memory.max=%zu MiB", n, max);
-		EXPECT_TRUE(false);
-	}
-	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
-	self->child = 0;
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-		TH_LOG("toucher status %#x, expected SIGKILL", status);
-
-	kills = cg_read_key(self, "memory.events", "oom_kill");
-	EXPECT_LE(1, kills) TH_LOG("memory.events oom_kill %lld", kills);
+	expect_child_oom_killed(_metadata, self, max);
 	PS_STATS(self->dev, self->r.fd, &s);
 	TH_LOG("region holds %llu pages after the kill",
 	       (unsigned long long)s.pages_private);
 	EXPECT_GE(max * MIB / PS_PAGE, s.pages_private);
-	peak = cg_read(self, "memory.peak");
-	if (peak >= 0) {
-		EXPECT_GE((long long)(max * MIB), peak);
-	}
 }
 
 /* The pmap's nodes for zero entries are charged to the faulting task's group. */
@@ -313,31 +336,19 @@ TEST_F_TIMEOUT(memcg, zero_entries_charge_group, 300)
 {
 	const size_t windows = 4096, reads = windows * (CG_WINDOW / CG_STRIDE);
 	struct pshare_region_stats s;
-	long long before, after;
-	int status;
-	char c;
+	long long grown;
 
 	ASSERT_EQ(0, ftruncate(self->r.fd, (off_t)(windows * CG_WINDOW)));
 	spawn_child(_metadata, self, window_work, windows, 0);
-	before = cg_read(self, "memory.current");
-	ASSERT_LE(0, before);
-	ASSERT_EQ(1, write(self->go[1], "g", 1));
-	ASSERT_EQ(1, read(self->done[0], &c, 1))
-		TH_LOG("reader died before it finished");
-	after = cg_read(self, "memory.current");
-	ASSERT_EQ(1, write(self->go[1], "g", 1));
-	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
-	self->child = 0;
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		TH_LOG("reader status %#x", status);
+	grown = run_child_measured(_metadata, self);
 
 	PS_STATS(self->dev, self->r.fd, &s);
 	EXPECT_EQ(reads, s.pages_zero);
 	EXPECT_EQ(0, s.pages_private);
-	TH_LOG("memory.current %lld -> %lld (+%lld KiB for %zu zero entries, one pmap node each)",
-	       before, after, (after - before) / 1024, reads);
+	TH_LOG("+%lld KiB charged for %zu zero entries, one pmap node each",
+	       grown / 1024, reads);
 	/* A node is 576 bytes on x86-64; ask for half of that. */
-	EXPECT_LE((long long)(reads * 288), after - before)
+	EXPECT_LE((long long)(reads * 288), grown)
 		TH_LOG("the pmap's nodes were not charged to the reader's cgroup");
 }
 
@@ -345,31 +356,14 @@ TEST_F_TIMEOUT(memcg, zero_entries_charge_group, 300)
 TEST_F_TIMEOUT(memcg, memory_max_stops_zero_entries, 300)
 {
 	const size_t max = 16, windows = 32768;	/* 144 MiB of nodes wanted */
-	long long kills, peak;
 	char val[32];
-	int status;
 
 	snprintf(val, sizeof(val), "%zu", max * MIB);
 	ASSERT_EQ(0, cg_write(self, "memory.max", val))
 		TH_LOG("memory.max: %s", strerror(errno));
 	ASSERT_EQ(0, ftruncate(self->r.fd, (off_t)(windows * CG_WINDOW)));
 	spawn_child(_metadata, self, window_work, windows, 0);
-	ASSERT_EQ(1, write(self->go[1], "g", 1));
-	if (read(self->done[0], val, 1) == 1) {
-		TH_LOG("reader made %zu zero entries under memory.max=%zu MiB",
-		       windows * (CG_WINDOW / CG_STRIDE), max);
-		EXPECT_TRUE(false);
-	}
-	ASSERT_EQ(self->child, waitpid(self->child, &status, 0));
-	self->child = 0;
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-		TH_LOG("reader status %#x, expected SIGKILL", status);
-	kills = cg_read_key(self, "memory.events", "oom_kill");
-	EXPECT_LE(1, kills) TH_LOG("memory.events oom_kill %lld", kills);
-	peak = cg_read(self, "memory.peak");
-	if (peak >= 0) {
-		EXPECT_GE((long long)(max * MIB), peak);
-	}
+	expect_child_oom_killed(_metadata, self, max);
 }
 
 /*
