@@ -1061,6 +1061,21 @@ static inline bool pshare_beyond_eof(struct inode *inode, pgoff_t ppn)
 #define PSHARE_FAULT_NOMEM_TRIES	50
 
 /*
+ * After a failed allocation, with no lock held: should this fault wait a
+ * little and try again? Only when GUP takes it, at most
+ * PSHARE_FAULT_NOMEM_TRIES times, and never for a dying task.
+ */
+static bool pshare_fault_nomem_retry(struct vm_fault *vmf, unsigned int *tries)
+{
+	if ((vmf->flags & FAULT_FLAG_USER) || ++*tries >= PSHARE_FAULT_NOMEM_TRIES ||
+	    fatal_signal_pending(current))
+		return false;
+	memalloc_retry_wait(GFP_KERNEL);
+	atomic_long_inc(&pshare_stats.fault_nomem_retries);
+	return true;
+}
+
+/*
  * A fault on a paged-out page, the first time the core lets the handler
  * drop its lock (FAULT_FLAG_ALLOW_RETRY, not yet FAULT_FLAG_TRIED): the
  * read from the backing file is done without mmap_lock (or the VMA lock)
@@ -1117,12 +1132,9 @@ static vm_fault_t pshare_fault(struct vm_fault *vmf)
 		filemap_invalidate_unlock_shared(mapping);
 		if (PTR_ERR(page) == -EIO)
 			return VM_FAULT_SIGBUS;
-		if (PTR_ERR(page) != -ENOMEM || (vmf->flags & FAULT_FLAG_USER) ||
-		    ++tries >= PSHARE_FAULT_NOMEM_TRIES || fatal_signal_pending(current))
-			return vmf_error(PTR_ERR(page));
 		/* Not under invalidate_lock: a punch or truncate may go first. */
-		memalloc_retry_wait(GFP_KERNEL);
-		atomic_long_inc(&pshare_stats.fault_nomem_retries);
+		if (PTR_ERR(page) != -ENOMEM || !pshare_fault_nomem_retry(vmf, &tries))
+			return vmf_error(PTR_ERR(page));
 	}
 	vmf->page = page;
 	/* A fault on a sampled page is a touch: the sampler unmapped it. */
@@ -1137,16 +1149,15 @@ static vm_fault_t pshare_fault(struct vm_fault *vmf)
  * first, so that if the entry has moved on, whoever moved it has finished
  * unmapping the PTE and a retry sees the new frame.
  */
-static vm_fault_t pshare_page_mkwrite(struct vm_fault *vmf)
+static vm_fault_t __pshare_page_mkwrite(struct vm_fault *vmf,
+					struct pshare_region *r)
 {
-	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct inode *inode = &r->vfs_inode;
 	struct address_space *mapping = inode->i_mapping;
-	struct pshare_region *r = pshare_region(inode);
 	struct page *page = vmf->page;
 	vm_fault_t ret = VM_FAULT_NOPAGE;
 	struct page *new;
 
-	file_update_time(vmf->vma->vm_file);
 	filemap_invalidate_lock_shared(mapping);
 	if (pshare_beyond_eof(inode, vmf->pgoff))
 		goto out;
@@ -1187,6 +1198,19 @@ static vm_fault_t pshare_page_mkwrite(struct vm_fault *vmf)
 	}
 out:
 	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
+static vm_fault_t pshare_page_mkwrite(struct vm_fault *vmf)
+{
+	struct pshare_region *r = pshare_region(file_inode(vmf->vma->vm_file));
+	unsigned int tries = 0;
+	vm_fault_t ret;
+
+	file_update_time(vmf->vma->vm_file);
+	do {
+		ret = __pshare_page_mkwrite(vmf, r);
+	} while (ret == VM_FAULT_OOM && pshare_fault_nomem_retry(vmf, &tries));
 	return ret;
 }
 

@@ -461,6 +461,18 @@ TEST_F(fault, create_and_mount)
 	fi_all_freed(_metadata, self);
 }
 
+/*
+ * GUP turns a failed fault into EFAULT, and KVM then stops the guest: a
+ * shortage on the way to a paged-out page must be waited out instead.
+ */
+static void done_gup_never_fails(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(fault) *self, int res)
+{
+	(void)self;
+	EXPECT_EQ(0, res) TH_LOG("page-in through GUP failed with %s after one failed allocation",
+				 fi_res(res));
+}
+
 /* ----------------------------------------------------------------------
  * Faults and writes on holes, copy-on-write of the zero frame
  * ---------------------------------------------------------------------- */
@@ -544,6 +556,22 @@ static void done_write(struct __test_metadata *_metadata __attribute__((unused))
 		ps_fill(self->shadow[PG_WRITE], PS_PAGE, 92);
 }
 
+/* The same store through GUP, as KVM writes guest RAM: process_vm_writev(). */
+static int op_store_gup(FIXTURE_DATA(fault) *self)
+{
+	struct iovec local = { &fi_store.v, 1 };
+	struct iovec remote = { self->map + fi_store.pg * PS_PAGE + fi_store.off, 1 };
+
+	return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : errno;
+}
+
+static void done_store_gup(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
+			   int res)
+{
+	done_store(_metadata, self, res);
+	done_gup_never_fails(_metadata, self, res);
+}
+
 /* The page maps the zero frame (read first): a store breaks copy-on-write. */
 static void prep_zcow(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self)
 {
@@ -562,6 +590,9 @@ TEST_F(fault, faults_and_writes)
 		{ "read fault on a hole (zero frame)", prep_rfault, op_rfault, NULL, NULL },
 		{ "write(2) to a hole", prep_write, op_write, done_write, NULL },
 		{ "copy-on-write of the zero frame (fault)", prep_zcow, op_store, done_store, NULL },
+		{ "first write to a hole by GUP", prep_wfault, op_store_gup, done_store_gup, NULL },
+		{ "copy-on-write of the zero frame by GUP", prep_zcow, op_store_gup,
+		  done_store_gup, NULL },
 	};
 	size_t i;
 
@@ -797,18 +828,6 @@ static int op_pagein_gup(FIXTURE_DATA(fault) *self)
 	if (n != (ssize_t)PS_PAGE || memcmp(buf, self->shadow[PG_IN], PS_PAGE))
 		return EIO;
 	return 0;
-}
-
-/*
- * GUP turns a failed fault into EFAULT, and KVM then stops the guest: a
- * shortage on the way to a paged-out page must be waited out instead.
- */
-static void done_gup_never_fails(struct __test_metadata *_metadata,
-				 FIXTURE_DATA(fault) *self, int res)
-{
-	(void)self;
-	EXPECT_EQ(0, res) TH_LOG("page-in through GUP failed with %s after one failed allocation",
-				 fi_res(res));
 }
 
 /*
