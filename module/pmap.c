@@ -1226,14 +1226,16 @@ static const struct vm_operations_struct pshare_vm_ops = {
  * pages that bypass the pmap. Frames are ordinary pages behind ordinary
  * PTEs (no VM_PFNMAP or VM_MIXEDMAP), so GUP, O_DIRECT, vhost and KVM work;
  * on newer kernels GUP-fast leaves them to the slow path and writable
- * long-term pins are refused (compat.h).
+ * long-term pins are refused (compat.h). No VM_DONTEXPAND: it is one of
+ * VM_SPECIAL, which mlock() and mlockall() skip, and QEMU's mem-lock=on
+ * must lock guest RAM (pshare_ppn_mlocked()). mremap() may grow a
+ * mapping; a fault beyond EOF is SIGBUS as for any file.
  */
 int pshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	file_accessed(file);
-	vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &pshare_vm_ops;
 	return 0;
 }
