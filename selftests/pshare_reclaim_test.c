@@ -738,7 +738,7 @@ static long long rc_vmstat(const char *name)
 TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
 {
 	const unsigned long pages = 16384;
-	const off_t chunk = 64L << 20;
+	const size_t chunk = 1 << 20;
 	struct ps_scratch_fs *fs = &rc_disk;
 	struct pshare_region_stats st;
 	long long kswapd0, kswapd1, out0;
@@ -746,6 +746,8 @@ TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
 	char path[128];
 	const char *why;
 	off_t off, len;
+	char *buf;
+	ssize_t n;
 	int fd;
 
 	total = (unsigned long long)sysconf(_SC_PHYS_PAGES) * PS_PAGE;
@@ -766,8 +768,17 @@ TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
 
 	out0 = ps_sysfs("paged_out");
 	kswapd0 = rc_vmstat("pgscan_kswapd");
-	for (off = 0; off < len; off += chunk)
-		ASSERT_EQ(0, readahead(fd, off, chunk)) TH_LOG("readahead: %s", strerror(errno));
+	/*
+	 * read(), not readahead(): readahead(2) reads at most the device's
+	 * readahead window (128 KiB) a call, whatever length it is asked.
+	 */
+	buf = malloc(chunk);
+	ASSERT_NE(NULL, buf);
+	for (off = 0; off < len; off += n) {
+		n = read(fd, buf, chunk);
+		ASSERT_LT(0, n) TH_LOG("read at %lld: %s", (long long)off, strerror(errno));
+	}
+	free(buf);
 	/* A round or two of the reclaim worker after the stream. */
 	sleep(3);
 	kswapd1 = rc_vmstat("pgscan_kswapd");
@@ -902,6 +913,71 @@ TEST_F_TIMEOUT(reclaim, page_in_across_backing_switch, 120)
 	ASSERT_EQ((ssize_t)PS_PAGE, pread(fd, got, PS_PAGE, 0));
 	EXPECT_EQ(0, memcmp(got, v2, PS_PAGE)) TH_LOG("the region holds the old content");
 	close(b);
+}
+
+/* Touches one page, then says it is done. */
+struct rc_slow_toucher {
+	pthread_t tid;
+	const unsigned char *p;
+	unsigned char got;
+	atomic_int done;
+};
+
+static void *rc_slow_toucher_main(void *arg)
+{
+	struct rc_slow_toucher *t = arg;
+
+	t->got = ps_touch(t->p);
+	atomic_store(&t->done, 1);
+	return NULL;
+}
+
+/*
+ * A fault that pages in waits for the backing file with neither mmap_lock
+ * nor the region's invalidate_lock held, as filemap_fault() waits for a
+ * read: while a toucher is held up in its page-in (debugfs
+ * pagein_delay_ms, a slow disk), its process can still map and unmap
+ * memory, and the page being read in can be punched out, after which the
+ * toucher sees the hole.
+ */
+TEST_F_TIMEOUT(reclaim, page_in_leaves_mmap_lock, 120)
+{
+	struct rc_slow_toucher t;
+	int fd = self->r[0].fd;
+	unsigned char *map;
+	void *anon;
+
+	if (access(RC_PAGEIN_DELAY, W_OK) || access(RC_RECLAIM_NOW, W_OK))
+		PS_SKIP("no " RC_PAGEIN_DELAY " (debugfs not mounted, or an older module)");
+	self->backing[0] = rc_tmpfile(_metadata, 0);
+	ASSERT_LE(0, self->backing[0]);
+	ASSERT_EQ(0, rc_backing(self->dev, fd, self->backing[0]));
+	rc_fill_region(_metadata, self, 0, 1);
+	rc_page_out_now(_metadata, self, fd);
+	map = mmap(NULL, PS_PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+
+	/* Long enough that nothing below can outlast it by chance. */
+	ASSERT_EQ(0, ps_write_file(RC_PAGEIN_DELAY, "8000"));
+	memset(&t, 0, sizeof(t));
+	t.p = map;
+	ASSERT_EQ(0, pthread_create(&t.tid, NULL, rc_slow_toucher_main, &t));
+	ASSERT_TRUE(RC_WAIT(10, ps_read_number(RC_PAGEIN_DELAY) == 0));
+
+	/* mmap() and munmap() take mmap_lock for writing. */
+	anon = mmap(NULL, PS_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, anon);
+	ASSERT_EQ(0, munmap(anon, PS_PAGE));
+	EXPECT_EQ(0, atomic_load(&t.done))
+		TH_LOG("mmap waited for the page-in: mmap_lock held across the read");
+	/* A punch takes invalidate_lock exclusive. */
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PS_PAGE));
+	EXPECT_EQ(0, atomic_load(&t.done))
+		TH_LOG("the punch waited for the page-in: invalidate_lock held across the read");
+	pthread_join(t.tid, NULL);
+	EXPECT_EQ(0, t.got) TH_LOG("the toucher read the punched page's old content");
+	EXPECT_EQ(0, RC_FIELD(self->dev, fd, pages_paged));
+	munmap(map, PS_PAGE);
 }
 
 /* ---------------------------------------------------------------------- */
