@@ -16,6 +16,9 @@
  * pagein_delay_ms: write N (up to 10000): the next page-in, in whatever
  *		task, sleeps N ms between reading the pmap entry and taking
  *		the backing file; it widens a race window for tests
+ * frame_alloc_fail: write N (up to 1000): the next N frame allocations,
+ *		in whatever task, fail as if memory were short; for tests of
+ *		the paths that wait out a shortage (a guest's faults)
  *
  * The layout is for tools; it is not a stable ABI.
  */
@@ -176,21 +179,38 @@ static int pshare_reclaim_now_set(void *data, u64 val)
 DEFINE_DEBUGFS_ATTRIBUTE(pshare_reclaim_now_fops, NULL, pshare_reclaim_now_set,
 			 "%llu\n");
 
-static int pshare_pagein_delay_get(void *data, u64 *val)
+/* A one-shot test knob: an atomic_t the module consumes, with a bound. */
+struct pshare_knob {
+	atomic_t *val;
+	u64 max;
+};
+
+static const struct pshare_knob pshare_pagein_delay_knob = {
+	.val = &pshare_pagein_delay_ms, .max = 10000,
+};
+static const struct pshare_knob pshare_frame_alloc_fail_knob = {
+	.val = &pshare_frame_alloc_fail, .max = 1000,
+};
+
+static int pshare_knob_get(void *data, u64 *val)
 {
-	*val = atomic_read(&pshare_pagein_delay_ms);
+	const struct pshare_knob *k = data;
+
+	*val = atomic_read(k->val);
 	return 0;
 }
 
-static int pshare_pagein_delay_set(void *data, u64 val)
+static int pshare_knob_set(void *data, u64 val)
 {
-	if (val > 10000)
+	const struct pshare_knob *k = data;
+
+	if (val > k->max)
 		return -EINVAL;
-	atomic_set(&pshare_pagein_delay_ms, val);
+	atomic_set(k->val, val);
 	return 0;
 }
-DEFINE_DEBUGFS_ATTRIBUTE(pshare_pagein_delay_fops, pshare_pagein_delay_get,
-			 pshare_pagein_delay_set, "%llu\n");
+DEFINE_DEBUGFS_ATTRIBUTE(pshare_knob_fops, pshare_knob_get, pshare_knob_set,
+			 "%llu\n");
 
 void pshare_debugfs_init(void)
 {
@@ -207,7 +227,11 @@ void pshare_debugfs_init(void)
 	debugfs_create_file_unsafe("reclaim_now", 0200, pshare_debugfs_root,
 				   NULL, &pshare_reclaim_now_fops);
 	debugfs_create_file_unsafe("pagein_delay_ms", 0600, pshare_debugfs_root,
-				   NULL, &pshare_pagein_delay_fops);
+				   (void *)&pshare_pagein_delay_knob,
+				   &pshare_knob_fops);
+	debugfs_create_file_unsafe("frame_alloc_fail", 0600, pshare_debugfs_root,
+				   (void *)&pshare_frame_alloc_fail_knob,
+				   &pshare_knob_fops);
 }
 
 void pshare_debugfs_exit(void)

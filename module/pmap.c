@@ -112,6 +112,9 @@ static inline void *pshare_entry_of(struct page *page)
 	return pshare_is_zero(page) ? PSHARE_ZERO_ENTRY : page;
 }
 
+/* debugfs frame_alloc_fail: this many frame allocations fail from now. */
+atomic_t pshare_frame_alloc_fail = ATOMIC_INIT(0);
+
 /*
  * pshare_frame_alloc - a new frame, locked, used by one PPN
  *
@@ -122,8 +125,12 @@ static inline void *pshare_entry_of(struct page *page)
  */
 struct page *pshare_frame_alloc(void)
 {
-	struct page *page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+	struct page *page;
 
+	if (unlikely(atomic_read(&pshare_frame_alloc_fail)) &&
+	    atomic_dec_if_positive(&pshare_frame_alloc_fail) >= 0)
+		return NULL;
+	page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
 	if (!page)
 		return NULL;
 	__SetPageLocked(page);	/* not visible to anyone yet */

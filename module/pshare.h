@@ -253,6 +253,7 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn);
 struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
 				 bool page_in);
 void pshare_frame_unuse(struct pshare_region *r, struct page *page);
+extern atomic_t pshare_frame_alloc_fail;
 struct page *pshare_frame_alloc(void);
 void pshare_frame_discard(struct page *page);
 void pshare_account_private(struct pshare_region *r, long nr);
