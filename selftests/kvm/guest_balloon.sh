@@ -232,8 +232,9 @@ if [ "${paged:-0}" -lt 8192 ]; then
 elif [ ! -w "$fail_knob" ]; then
 	skip "guest faults wait out failed frame allocations" "no $fail_knob (debugfs not mounted, or an older module)"
 else
-	retries0=$(global fault_nomem_retries)
-	in0=$(region_stat "$region" paged_in)
+	num() { case $1 in ''|*[!0-9]*) echo 0 ;; *) echo "$1" ;; esac; }
+	retries0=$(num "$(global fault_nomem_retries)")
+	in0=$(num "$(region_stat "$region" paged_in)")
 	echo 20 > "$fail_knob"
 	"$psharectl" policy "$region" --max default >/dev/null
 	end=$((SECONDS + 120))
@@ -243,8 +244,8 @@ else
 	left=$(cat "$fail_knob")
 	echo 0 > "$fail_knob"
 	status=$(guest_qmp query-status 2>/dev/null)
-	retries=$(( $(global fault_nomem_retries) - ${retries0:-0} ))
-	in=$(( $(region_stat "$region" paged_in) - ${in0:-0} ))
+	retries=$(( $(num "$(global fault_nomem_retries)") - retries0 ))
+	in=$(( $(num "$(region_stat "$region" paged_in)") - in0 ))
 	diag "20 frame allocations failed ($left not reached in 120 s); fault_nomem_retries +$retries, paged_in +$in, guest status: ${status:-?}"
 	if [ "$left" = 0 ] && [ "$retries" -gt 0 ] && guest_reverified 1 180 &&
 	   guest_qmp query-status 2>/dev/null | grep -q running; then
