@@ -350,43 +350,58 @@ TEST_F_TIMEOUT(share, domains_of_two_mounts, SHARE_TIMEOUT)
 	/* The teardown unmerges and sets merge_across_domains back. */
 }
 
-/* A region moved to another domain by the ioctl merges only there. */
-TEST_F_TIMEOUT(share, domain_ioctl_separates, SHARE_TIMEOUT)
+/*
+ * Regions 0 and 1 of 4 pages each, region 1 moved to region 0's domain +
+ * @apart, every page filled with @seed: once scanned, each region has one
+ * shared frame of its own (2 shared, 6 sharing) and none in common.
+ * Returns region 0's domain.
+ */
+static __u32 merge_in_two_domains(struct __test_metadata *_metadata,
+				FIXTURE_DATA(share) *self, __u32 apart, long seed)
 {
-	long seeds[4] = { 5, 5, 5, 5 };
 	struct pshare_region_stats st0, st1;
 	int i, pg;
 
 	region_map(_metadata, self, 0, ps_mnt(), 4);
 	region_map(_metadata, self, 1, ps_mnt(), 4);
 	stats(_metadata, self, 0, &st0);
-	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain + 1000))
+	EXPECT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain + apart))
 		TH_LOG("SET_DOMAIN: %s", strerror(errno));
 	stats(_metadata, self, 1, &st1);
-	EXPECT_EQ(st0.domain + 1000, st1.domain);
+	EXPECT_EQ(st0.domain + apart, st1.domain);
 	for (i = 0; i < 2; i++)
 		for (pg = 0; pg < 4; pg++)
-			fill(self, i, pg, 5);
+			fill(self, i, pg, seed);
 
 	scan_start(_metadata);
 	EXPECT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_sharing) >= 6));
 	ps_wait_scans(_metadata, QUIET_SCANS);
 	EXPECT_EQ(2, DELTA(pages_shared));
 	EXPECT_EQ(6, DELTA(pages_sharing));
-	EXPECT_NE(ps_pfn(PG(0, 0)), ps_pfn(PG(1, 0)));
+	EXPECT_NE(ps_pfn(PG(0, 0)), ps_pfn(PG(1, 0)))
+		TH_LOG("domains %u and %u share a frame", st0.domain, st1.domain);
+	return st0.domain;
+}
+
+/* A region moved to another domain by the ioctl merges only there. */
+TEST_F_TIMEOUT(share, domain_ioctl_separates, SHARE_TIMEOUT)
+{
+	long seeds[4] = { 5, 5, 5, 5 };
+	struct pshare_region_stats st1;
+	__u32 d0 = merge_in_two_domains(_metadata, self, 1000, 5);
 
 	/* Busy while the region uses shared frames; nothing changes. */
-	EXPECT_EQ(-1, set_domain(self->dev, self->r[1].fd, st0.domain));
+	EXPECT_EQ(-1, set_domain(self->dev, self->r[1].fd, d0));
 	EXPECT_EQ(EBUSY, errno);
 	stats(_metadata, self, 1, &st1);
-	EXPECT_EQ(st0.domain + 1000, st1.domain);
+	EXPECT_EQ(d0 + 1000, st1.domain);
 
 	/* Unmerged, it can move back, and then merges with region 0. */
 	scan_unmerge(_metadata);
-	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain))
+	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, d0))
 		TH_LOG("SET_DOMAIN after unmerge: %s", strerror(errno));
 	stats(_metadata, self, 1, &st1);
-	EXPECT_EQ(st0.domain, st1.domain);
+	EXPECT_EQ(d0, st1.domain);
 	scan_start(_metadata);
 	EXPECT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_sharing) == 7));
 	ps_wait_scans(_metadata, QUIET_SCANS);
@@ -404,30 +419,11 @@ TEST_F_TIMEOUT(share, domain_ioctl_separates, SHARE_TIMEOUT)
 TEST_F_TIMEOUT(share, domains_apart_with_short_hash, SHARE_TIMEOUT)
 {
 	long seeds[4] = { 7, 7, 7, 7 };
-	struct pshare_region_stats st0, st1;
-	int i, pg;
 
 	if (self->knobs.hash_bits < 0)
 		PS_SKIP("no " PS_HASH_BITS " (debugfs not mounted?)");
 	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "8"));
-	region_map(_metadata, self, 0, ps_mnt(), 4);
-	region_map(_metadata, self, 1, ps_mnt(), 4);
-	stats(_metadata, self, 0, &st0);
-	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain + 256))
-		TH_LOG("SET_DOMAIN: %s", strerror(errno));
-	stats(_metadata, self, 1, &st1);
-	ASSERT_EQ(st0.domain + 256, st1.domain);
-	for (i = 0; i < 2; i++)
-		for (pg = 0; pg < 4; pg++)
-			fill(self, i, pg, 7);
-
-	scan_start(_metadata);
-	EXPECT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_sharing) >= 6));
-	ps_wait_scans(_metadata, QUIET_SCANS);
-	EXPECT_EQ(2, DELTA(pages_shared));
-	EXPECT_EQ(6, DELTA(pages_sharing));
-	EXPECT_NE(ps_pfn(PG(0, 0)), ps_pfn(PG(1, 0)))
-		TH_LOG("domains %u and %u share a frame", st0.domain, st1.domain);
+	merge_in_two_domains(_metadata, self, 256, 7);
 	check_content(_metadata, self, 0, seeds);
 	check_content(_metadata, self, 1, seeds);
 	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
