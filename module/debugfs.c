@@ -16,6 +16,9 @@
  * pagein_delay_ms: write N (up to 10000): the next page-in, in whatever
  *		task, sleeps N ms between reading the pmap entry and taking
  *		the backing file; it widens a race window for tests
+ * rebuild_delay_ms: write N (up to 10000): the next rebuild of the hash
+ *		table sleeps N ms after its first step, with the table's lock
+ *		let go, as a rebuild of a large table takes long; for tests
  * frame_alloc_fail: write N (up to 1000): the next N frame allocations,
  *		in whatever task, fail as if memory were short; for tests of
  *		the paths that wait out a shortage (a guest's faults)
@@ -188,6 +191,9 @@ struct pshare_knob {
 static const struct pshare_knob pshare_pagein_delay_knob = {
 	.val = &pshare_pagein_delay_ms, .max = 10000,
 };
+static const struct pshare_knob pshare_rebuild_delay_knob = {
+	.val = &pshare_rebuild_delay_ms, .max = 10000,
+};
 static const struct pshare_knob pshare_frame_alloc_fail_knob = {
 	.val = &pshare_frame_alloc_fail, .max = 1000,
 };
@@ -228,6 +234,9 @@ void pshare_debugfs_init(void)
 				   NULL, &pshare_reclaim_now_fops);
 	debugfs_create_file_unsafe("pagein_delay_ms", 0600, pshare_debugfs_root,
 				   (void *)&pshare_pagein_delay_knob,
+				   &pshare_knob_fops);
+	debugfs_create_file_unsafe("rebuild_delay_ms", 0600, pshare_debugfs_root,
+				   (void *)&pshare_rebuild_delay_knob,
 				   &pshare_knob_fops);
 	debugfs_create_file_unsafe("frame_alloc_fail", 0600, pshare_debugfs_root,
 				   (void *)&pshare_frame_alloc_fail_knob,

@@ -44,6 +44,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/freezer.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -234,29 +235,53 @@ static bool pshare_keep_entry(unsigned long val, void *arg)
 	return age <= 1;
 }
 
+/* debugfs rebuild_delay_ms: a one-shot sleep between two rebuild steps. */
+atomic_t pshare_rebuild_delay_ms = ATOMIC_INIT(0);
+
+/* Old slots a rebuild drains per hold of the table's lock. */
+#define PSHARE_REBUILD_STEP	4096
+
 /*
  * Rebuild the table for @n entries, keeping what pshare_keep_entry() keeps
- * (@drop_hints: no hints). The slots are allocated before the table's
- * lock is taken: the COW path (pshare_share_forget()) waits on that lock
- * under a frame lock, and must not wait for reclaim. -ENOSPC: more
- * entries arrived meanwhile than @n allows for.
+ * (@drop_hints: no hints, and @n need only count the frames). The slots
+ * are allocated before the table's lock is taken, and the old ones are
+ * drained a step at a time with the lock let go in between: the COW path
+ * (pshare_share_forget()) waits on that lock under a frame lock, and must
+ * wait neither for reclaim nor for a whole rebuild of a large table.
+ * Only the scanner rebuilds (its mutex held), so rebuilds do not overlap.
+ * -ENOSPC: more entries arrived meanwhile than @n allows for.
  */
 static int pshare_table_resize(unsigned long n, bool drop_hints)
 {
 	struct pshare_table *t = &pshare_table;
 	unsigned long nslots = pshare_table_size_for(n);
 	struct pshare_slot *slots = pshare_table_alloc_slots(nslots);
+	unsigned int delay;
+	bool done;
 	int err;
 
 	if (!slots)
 		return -ENOMEM;
 	mutex_lock(&t->lock);
-	err = pshare_table_rebuild_into(t, slots, nslots, pshare_keep_entry,
-					drop_hints ? t : NULL);
-	mutex_unlock(&t->lock);
-	if (err)
+	err = pshare_table_rebuild_begin(t, slots, nslots,
+					 drop_hints ? t->nr_frames : t->nr_frames + t->nr_hints,
+					 pshare_keep_entry, drop_hints ? t : NULL);
+	if (err) {
+		mutex_unlock(&t->lock);
 		kvfree(slots);
-	return err;
+		return err;
+	}
+	for (;;) {
+		done = pshare_table_rebuild_step(t, PSHARE_REBUILD_STEP);
+		mutex_unlock(&t->lock);
+		if (done)
+			return 0;
+		delay = atomic_xchg(&pshare_rebuild_delay_ms, 0);
+		if (unlikely(delay))
+			msleep(delay);
+		cond_resched();
+		mutex_lock(&t->lock);
+	}
 }
 
 /* Insert, growing the table (and dropping stale hints) when it is full. */

@@ -12,6 +12,8 @@
  */
 #include "pshare_share.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mount.h>
 #include <sys/uio.h>
 
@@ -427,6 +429,70 @@ TEST_F_TIMEOUT(share, domains_apart_with_short_hash, SHARE_TIMEOUT)
 	check_content(_metadata, self, 0, seeds);
 	check_content(_metadata, self, 1, seeds);
 	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
+}
+
+#define PS_REBUILD_DELAY	"/sys/kernel/debug/pshare/rebuild_delay_ms"
+
+/* Writes the hash_bits knob (a rebuild that drops every hint), then says so. */
+struct rebuild_writer {
+	pthread_t tid;
+	int err;
+	atomic_int done;
+};
+
+static void *rebuild_writer_main(void *arg)
+{
+	struct rebuild_writer *w = arg;
+
+	w->err = ps_write_file(PS_HASH_BITS, "64");
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/*
+ * A rebuild of a large hash table lets the table's lock go between its
+ * steps. Held up after its first step (debugfs rebuild_delay_ms, as a
+ * rebuild of millions of entries takes long), it does not hold up a
+ * copy-on-write break of a shared page, which takes the frame out of the
+ * table under that lock.
+ */
+TEST_F_TIMEOUT(share, table_rebuild_lets_cow_through, SHARE_TIMEOUT)
+{
+	const size_t pages = 16384;	/* hints: several steps of old slots */
+	struct rebuild_writer w;
+	size_t pg;
+	int i;
+
+	if (self->knobs.hash_bits < 0 || access(PS_REBUILD_DELAY, W_OK))
+		PS_SKIP("no " PS_REBUILD_DELAY " (debugfs not mounted, or an older module)");
+	region_map(_metadata, self, 0, ps_mnt(), pages);
+	region_map(_metadata, self, 1, ps_mnt(), 1);
+	for (pg = 1; pg < pages; pg++)
+		fill(self, 0, pg, 1000 + pg);
+	fill(self, 0, 0, 42);
+	fill(self, 1, 0, 42);
+	scan_start(_metadata);
+	ASSERT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_shared) == 1 &&
+				ps_sysfs("pages_hinted") >= (long long)pages - 1));
+
+	ASSERT_EQ(0, ps_write_file(PS_REBUILD_DELAY, "8000"));
+	memset(&w, 0, sizeof(w));
+	ASSERT_EQ(0, pthread_create(&w.tid, NULL, rebuild_writer_main, &w));
+	/* The rebuild took the delay once the knob reads 0 again. */
+	for (i = 0; i < 1000 && ps_read_number(PS_REBUILD_DELAY) != 0; i++)
+		usleep(10 * 1000);
+	ASSERT_EQ(0, ps_read_number(PS_REBUILD_DELAY));
+
+	/* The second write is the frame's last user taking it back. */
+	memset(PG(0, 0), 0x5a, PS_PAGE);
+	memset(PG(1, 0), 0xa5, PS_PAGE);
+	EXPECT_EQ(0, atomic_load(&w.done))
+		TH_LOG("the copy-on-write breaks waited for the whole rebuild");
+	pthread_join(w.tid, NULL);
+	EXPECT_EQ(0, w.err);
+	EXPECT_EQ(0, DELTA(pages_shared));
+	EXPECT_EQ(0x5a, PG(0, 0)[PS_PAGE - 1]);
+	EXPECT_EQ(0xa5, PG(1, 0)[PS_PAGE - 1]);
 }
 
 /* Every documented error of PSHARE_IOC_REGION_SET_DOMAIN. */
