@@ -742,6 +742,7 @@ TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
 	struct ps_scratch_fs *fs = &rc_disk;
 	struct pshare_region_stats st;
 	long long kswapd0, kswapd1, out0;
+	__u64 lowest = ~0ULL;
 	unsigned long long total;
 	char path[128];
 	const char *why;
@@ -777,6 +778,12 @@ TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
 	for (off = 0; off < len; off += n) {
 		n = read(fd, buf, chunk);
 		ASSERT_LT(0, n) TH_LOG("read at %lld: %s", (long long)off, strerror(errno));
+		/* A lowered target is what a balloon agent would inflate to. */
+		if (!(off & ((8 << 20) - 1))) {
+			RC_STATS(&st);
+			if (st.target_pages < lowest)
+				lowest = st.target_pages;
+		}
 	}
 	free(buf);
 	/* A round or two of the reclaim worker after the stream. */
@@ -787,10 +794,13 @@ TEST_F_TIMEOUT(reclaim, page_cache_stream_no_paging, 900)
 
 	RC_STATS(&st);
 	TH_LOG("streamed %lld MiB through the page cache: kswapd scanned %lld pages, "
-	       "pshare paged out %lld", (long long)(len >> 20), kswapd1 - kswapd0,
-	       ps_sysfs("paged_out") - out0);
+	       "pshare paged out %lld, lowest target %llu of %llu pages",
+	       (long long)(len >> 20), kswapd1 - kswapd0,
+	       ps_sysfs("paged_out") - out0, (unsigned long long)lowest,
+	       (unsigned long long)st.max_pages);
 	if (kswapd1 <= kswapd0)
 		PS_SKIP("the stream never woke kswapd (nothing to check)");
+	EXPECT_EQ(st.max_pages, lowest) TH_LOG("the stream lowered the region's target");
 	EXPECT_EQ(0, st.pages_paged);
 	EXPECT_EQ(out0, ps_sysfs("paged_out"));
 	EXPECT_EQ(pages, st.pages_private);
@@ -945,6 +955,7 @@ TEST_F_TIMEOUT(reclaim, page_in_leaves_mmap_lock, 120)
 	struct rc_slow_toucher t;
 	int fd = self->r[0].fd;
 	unsigned char *map;
+	long long in0;
 	void *anon;
 
 	if (access(RC_PAGEIN_DELAY, W_OK) || access(RC_RECLAIM_NOW, W_OK))
@@ -964,18 +975,25 @@ TEST_F_TIMEOUT(reclaim, page_in_leaves_mmap_lock, 120)
 	ASSERT_EQ(0, pthread_create(&t.tid, NULL, rc_slow_toucher_main, &t));
 	ASSERT_TRUE(RC_WAIT(10, ps_read_number(RC_PAGEIN_DELAY) == 0));
 
-	/* mmap() and munmap() take mmap_lock for writing. */
+	/*
+	 * mmap() and munmap() take mmap_lock for writing: had the page-in
+	 * held it, they would return only once the page was in.
+	 */
+	in0 = RC_FIELD(self->dev, fd, paged_in);
 	anon = mmap(NULL, PS_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, anon);
 	ASSERT_EQ(0, munmap(anon, PS_PAGE));
-	EXPECT_EQ(0, atomic_load(&t.done))
+	EXPECT_EQ(1, RC_FIELD(self->dev, fd, pages_paged))
 		TH_LOG("mmap waited for the page-in: mmap_lock held across the read");
-	/* A punch takes invalidate_lock exclusive. */
+	/* A punch takes invalidate_lock exclusive: the same. */
 	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PS_PAGE));
-	EXPECT_EQ(0, atomic_load(&t.done))
+	EXPECT_EQ(in0, RC_FIELD(self->dev, fd, paged_in))
 		TH_LOG("the punch waited for the page-in: invalidate_lock held across the read");
+	EXPECT_EQ(0, atomic_load(&t.done));
 	pthread_join(t.tid, NULL);
+	/* The page-in found its entry punched, and the fault the hole. */
 	EXPECT_EQ(0, t.got) TH_LOG("the toucher read the punched page's old content");
+	EXPECT_EQ(in0, RC_FIELD(self->dev, fd, paged_in));
 	EXPECT_EQ(0, RC_FIELD(self->dev, fd, pages_paged));
 	munmap(map, PS_PAGE);
 }
