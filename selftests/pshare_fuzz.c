@@ -1024,8 +1024,14 @@ static void fz_mremap(struct fz_thread *t)
 	errno = 0;
 	p = mremap(m->addr, m->len, len, MREMAP_MAYMOVE);
 	if (p == MAP_FAILED) {
-		/* Growing and shrinking both work: a page beyond EOF is SIGBUS. */
-		fail(t, "mremap %zu -> %zu: %s", m->len, len, strerror(errno));
+		/*
+		 * Growing is refused (EFAULT) only when the mapping is several
+		 * VMAs: madvise(MADV_SEQUENTIAL and friends) on part of it
+		 * splits it. Shrinking always works; a page beyond EOF is
+		 * SIGBUS.
+		 */
+		if (len <= m->len || errno != EFAULT)
+			fail(t, "mremap %zu -> %zu: %s", m->len, len, strerror(errno));
 		return;
 	}
 	m->addr = p;
