@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fault_scaling - how faults on untouched guest RAM scale with the number
- * of threads, across two regions, with and without a memory hog.
+ * of processes faulting, across two regions, with and without a memory hog.
  *
- * Each thread owns a window of one of two regions (thread i: region i % 2)
- * and loops: map the window, read every page (a hole becomes a zero
- * entry), write every page (a copy-on-write break from the zero frame),
- * unmap it and punch it back to holes (as a balloon does). Every zero
- * entry of every region is backed by the one zero frame, so whatever
- * serializes on that frame shows as threads that do not add throughput.
- * The hog holds all but 256 MiB of the available memory and keeps touching
+ * Each worker process owns a window of one of two regions (worker i:
+ * region i % 2) and loops: map the window, read every page (a hole becomes
+ * a zero entry), write every page (a copy-on-write break from the zero
+ * frame), unmap it and punch it back to holes (as a balloon does). Every
+ * zero entry of every region is backed by the one zero frame, so whatever
+ * serializes on that frame shows as workers that do not add throughput.
+ * Workers are processes, as the vCPU threads of different guests are in
+ * different QEMUs: threads of one process would also queue on their
+ * shared mmap_lock and TLB shootdowns, which is not pshare's doing. The
+ * hog holds all but 256 MiB of the available memory and keeps touching
  * it, so that allocations on the fault path meet reclaim.
  *
  * Prints pages/s (one page = a read fault, a write fault and its share of
- * the punch) for 1, 2 and 4 threads, and the ratio to one thread. Figures
- * only: nothing passes or fails.
+ * the punch) for 1, 2 and 4 workers, and the ratio to one. With two CPUs
+ * the most a ratio can be is 2. Figures only: nothing passes or fails.
  *
  * Usage: fault_scaling [-d DIR] [-s SECONDS] [-w WINDOW_MIB] [-H]
  *   -H  no memory hog
@@ -22,7 +25,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -37,7 +39,7 @@
 
 #include <linux/falloc.h>
 
-#define MAX_THREADS	4
+#define MAX_WORKERS	4
 
 static const char *dir = "/run/pshare";
 static unsigned int seconds = 3;
@@ -45,15 +47,18 @@ static size_t window = 4UL << 20;
 static int with_hog = 1;
 static long page_size;
 
-static atomic_int stop;
-
 struct worker {
-	pthread_t tid;
 	int fd;
 	off_t off;
-	unsigned long pages;
+	atomic_ulong pages;
 	int err;
 };
+
+/* Shared with the worker processes (an anonymous shared mapping). */
+static struct {
+	atomic_int stop;
+	struct worker w[MAX_WORKERS];
+} *shared;
 
 static double now(void)
 {
@@ -63,12 +68,12 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void *worker_main(void *arg)
+/* Loop until told to stop; a process of its own, so no mm is shared. */
+static void worker_main(struct worker *w)
 {
-	struct worker *w = arg;
 	size_t i, n = window / page_size;
 
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+	while (!atomic_load_explicit(&shared->stop, memory_order_relaxed)) {
 		volatile char *p = mmap(NULL, window, PROT_READ | PROT_WRITE,
 					MAP_SHARED, w->fd, w->off);
 		char sum = 0;
@@ -87,36 +92,40 @@ static void *worker_main(void *arg)
 			w->err = errno;
 			break;
 		}
-		w->pages += n;
+		atomic_fetch_add_explicit(&w->pages, n, memory_order_relaxed);
 	}
-	return NULL;
 }
 
-/* Pages/s of @threads threads for the configured time; < 0 on error. */
-static double run(int fds[2], int threads)
+/* Pages/s of @workers worker processes for the configured time; < 0 on error. */
+static double run(int fds[2], int workers)
 {
-	struct worker w[MAX_THREADS];
+	struct worker *w = shared->w;
 	unsigned long pages = 0;
+	pid_t pid[MAX_WORKERS];
 	double t0, t;
 	int i, err = 0;
 
-	memset(w, 0, sizeof(w));
-	atomic_store(&stop, 0);
+	memset(shared, 0, sizeof(*shared));
 	t0 = now();
-	for (i = 0; i < threads; i++) {
+	for (i = 0; i < workers; i++) {
 		w[i].fd = fds[i % 2];
 		w[i].off = (off_t)(i / 2) * window;
-		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i])) {
-			threads = i;
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			worker_main(&w[i]);
+			_exit(0);
+		}
+		if (pid[i] < 0) {
+			workers = i;
 			err = EAGAIN;
 			break;
 		}
 	}
 	sleep(seconds);
-	atomic_store(&stop, 1);
-	for (i = 0; i < threads; i++) {
-		pthread_join(w[i].tid, NULL);
-		pages += w[i].pages;
+	atomic_store(&shared->stop, 1);
+	for (i = 0; i < workers; i++) {
+		waitpid(pid[i], NULL, 0);
+		pages += atomic_load(&w[i].pages);
 		if (w[i].err)
 			err = w[i].err;
 	}
@@ -184,7 +193,7 @@ static pid_t hog_start(void)
 
 int main(int argc, char **argv)
 {
-	static const int counts[] = { 1, 2, MAX_THREADS };
+	static const int counts[] = { 1, 2, MAX_WORKERS };
 	char path[2][4096];
 	double rate[2][3];
 	struct utsname uts;
@@ -212,6 +221,12 @@ int main(int argc, char **argv)
 		}
 	}
 	page_size = sysconf(_SC_PAGESIZE);
+	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED) {
+		perror("fault_scaling: mmap");
+		return 1;
+	}
 	if (!seconds || window < (size_t)page_size) {
 		fprintf(stderr, "fault_scaling: need seconds > 0 and a window of a page or more\n");
 		return 2;
@@ -219,7 +234,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < 2; i++) {
 		snprintf(path[i], sizeof(path[i]), "%s/fault-scaling.%d.%d", dir, getpid(), i);
 		fds[i] = open(path[i], O_RDWR | O_CREAT | O_EXCL, 0600);
-		if (fds[i] < 0 || ftruncate(fds[i], (off_t)window * MAX_THREADS / 2)) {
+		if (fds[i] < 0 || ftruncate(fds[i], (off_t)window * MAX_WORKERS / 2)) {
 			fprintf(stderr, "fault_scaling: %s: %s\n", path[i], strerror(errno));
 			return 1;
 		}
@@ -248,8 +263,8 @@ int main(int argc, char **argv)
 		unlink(path[i]);
 	}
 
-	printf("\n%-20s %14s %14s %14s %10s %10s\n", "", "1 thread", "2 threads",
-	       "4 threads", "2/1", "4/1");
+	printf("\n%-20s %14s %14s %14s %10s %10s\n", "", "1 process", "2 processes",
+	       "4 processes", "2/1", "4/1");
 	for (h = 0; h < (hog > 0 ? 2 : 1); h++) {
 		printf("%-20s", h ? "pages/s, with hog" : "pages/s");
 		for (c = 0; c < 3; c++)
