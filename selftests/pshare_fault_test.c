@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #define FAILSLAB	"/sys/kernel/debug/failslab"
 #define FAILPAGE	"/sys/kernel/debug/fail_page_alloc"
@@ -88,7 +89,6 @@ FIXTURE(fault) {
 	unsigned char *map;
 	unsigned char (*shadow)[PS_PAGE];	/* NP pages */
 	int backing;
-	int mem;		/* /proc/self/mem: the GUP paths */
 	int seq;		/* names of created files and mounts */
 	char dir[64];
 };
@@ -114,7 +114,7 @@ FIXTURE_SETUP(fault)
 	char path[64];
 	size_t i;
 
-	self->nth = self->dev = self->backing = self->mem = -1;
+	self->nth = self->dev = self->backing = -1;
 	self->r.fd = -1;
 	self->r.path[0] = 0;
 	self->map = NULL;
@@ -125,9 +125,6 @@ FIXTURE_SETUP(fault)
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
 		 (long)syscall(SYS_gettid));
 	self->nth = open(path, O_RDWR);
-	/* Opened before anything is armed: only the access is under test. */
-	self->mem = open("/proc/self/mem", O_RDWR);
-	ASSERT_LE(0, self->mem) TH_LOG("/proc/self/mem: %s", strerror(errno));
 	if (self->nth < 0)
 		PS_SKIP("no %s: the kernel has no fault injection (CONFIG_FAULT_INJECTION)", path);
 	if (access(FAILSLAB, F_OK) || access(FAILPAGE, F_OK))
@@ -175,8 +172,6 @@ FIXTURE_TEARDOWN(fault)
 			TH_LOG("disarming fail-nth: %s", strerror(errno));
 		close(self->nth);
 	}
-	if (self->mem >= 0)
-		close(self->mem);
 	free(self->shadow);
 	if (self->map && self->map != MAP_FAILED)
 		munmap(self->map, NP * PS_PAGE);
@@ -561,16 +556,13 @@ static void done_write(struct __test_metadata *_metadata __attribute__((unused))
 		ps_fill(self->shadow[PG_WRITE], PS_PAGE, 92);
 }
 
-/*
- * The same store through GUP, as KVM writes guest RAM: a write to
- * /proc/self/mem reaches the mapping with get_user_pages_remote(), whose
- * faults are not the CPU's (no FAULT_FLAG_USER), as KVM's are not.
- */
+/* The same store through GUP, as KVM writes guest RAM: process_vm_writev(). */
 static int op_store_gup(FIXTURE_DATA(fault) *self)
 {
-	off_t at = (off_t)(uintptr_t)(self->map + fi_store.pg * PS_PAGE + fi_store.off);
+	struct iovec local = { &fi_store.v, 1 };
+	struct iovec remote = { self->map + fi_store.pg * PS_PAGE + fi_store.off, 1 };
 
-	return pwrite(self->mem, &fi_store.v, 1, at) == 1 ? 0 : errno;
+	return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : errno;
 }
 
 static void done_store_gup(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
@@ -821,14 +813,15 @@ static int op_pagein_fault(FIXTURE_DATA(fault) *self)
 }
 
 /*
- * The page read through GUP, as KVM faults guest RAM: a read of this
- * process's own mapping through /proc/self/mem (get_user_pages_remote()).
+ * The page read through GUP, as KVM faults guest RAM: process_vm_readv()
+ * of this process's own mapping pins it with pin_user_pages_remote().
  */
 static int op_pagein_gup(FIXTURE_DATA(fault) *self)
 {
 	unsigned char buf[PS_PAGE];
-	off_t at = (off_t)(uintptr_t)(self->map + PG_IN * PS_PAGE);
-	ssize_t n = pread(self->mem, buf, PS_PAGE, at);
+	struct iovec local = { buf, PS_PAGE };
+	struct iovec remote = { self->map + PG_IN * PS_PAGE, PS_PAGE };
+	ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 
 	if (n < 0)
 		return errno;
