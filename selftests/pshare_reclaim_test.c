@@ -154,6 +154,9 @@ static void rc_fill(void *p, uint64_t seed)
 	}
 }
 
+#define RC_PAGEIN_DELAY	"/sys/kernel/debug/pshare/pagein_delay_ms"
+#define RC_RECLAIM_NOW	"/sys/kernel/debug/pshare/reclaim_now"
+
 #define RC_NREGIONS	2
 
 /* A scratch file system a test made, removed by the teardown. */
@@ -686,8 +689,17 @@ TEST_F_TIMEOUT(reclaim, backing_cut_short, 600)
 	RC_KNOB("limit_pages", pages / 4);
 	EXPECT_TRUE(RC_WAIT(RC_WAIT_S, RC_FIELD(self->dev, fd, pages_paged) >=
 				       (long long)pages / 2));
-	/* Hold what is out there: no more page-outs, no read-back yet. */
+	/*
+	 * Hold what is out there: no more page-outs, no read-back yet. A
+	 * round of our own waits for the reclaimer's (one mutex): a page-out
+	 * still under way after the cut would write the file long again, and
+	 * the pages before it would read back as zeros (a hole), not short.
+	 */
 	RC_KNOB("limit_pages", 0);
+	if (!access(RC_RECLAIM_NOW, W_OK))
+		ASSERT_EQ(0, ps_write_file(RC_RECLAIM_NOW, "1"));
+	else
+		sleep(5);
 	paged = RC_FIELD(self->dev, fd, pages_paged);
 	ASSERT_LT(0, paged) TH_LOG("nothing was paged out");
 	ASSERT_EQ(0, ftruncate(self->backing[0], 0));
@@ -852,8 +864,6 @@ TEST_F_TIMEOUT(reclaim, mlocked_never_paged, 600)
 	rc_check_region(_metadata, self, 1, pages);
 }
 
-#define RC_PAGEIN_DELAY	"/sys/kernel/debug/pshare/pagein_delay_ms"
-#define RC_RECLAIM_NOW	"/sys/kernel/debug/pshare/reclaim_now"
 
 /* Page the one-page region @fd out now: max 0, one reclaim round, max back. */
 static void rc_page_out_now(struct __test_metadata *_metadata,
