@@ -696,10 +696,11 @@ TEST_F_TIMEOUT(reclaim, backing_cut_short, 600)
 	 * the pages before it would read back as zeros (a hole), not short.
 	 */
 	RC_KNOB("limit_pages", 0);
-	if (!access(RC_RECLAIM_NOW, W_OK))
+	if (!access(RC_RECLAIM_NOW, W_OK)) {
 		ASSERT_EQ(0, ps_write_file(RC_RECLAIM_NOW, "1"));
-	else
+	} else {
 		sleep(5);
+	}
 	paged = RC_FIELD(self->dev, fd, pages_paged);
 	ASSERT_LT(0, paged) TH_LOG("nothing was paged out");
 	ASSERT_EQ(0, ftruncate(self->backing[0], 0));
