@@ -467,8 +467,10 @@ TEST_F_TIMEOUT(share, table_rebuild_lets_cow_through, SHARE_TIMEOUT)
 		PS_SKIP("no " PS_REBUILD_DELAY " (debugfs not mounted, or an older module)");
 	region_map(_metadata, self, 0, ps_mnt(), pages);
 	region_map(_metadata, self, 1, ps_mnt(), 1);
-	/* ps_fill() patterns repeat every 256 seeds: the page number makes
-	 * each page unique. */
+	/*
+	 * ps_fill() patterns repeat every 256 seeds: the page number makes
+	 * each page unique.
+	 */
 	for (pg = 1; pg < pages; pg++) {
 		fill(self, 0, pg, 1000 + pg);
 		memcpy(PG(0, pg), &pg, sizeof(pg));
