@@ -211,16 +211,11 @@ static inline struct timespec64 inode_set_atime_to_ts(struct inode *inode,
  * ----------------------------------------------------------------------
  */
 
-/*
- * vma->vm_flags is read-only since 6.3: it is changed through
- * vm_flags_set() and its siblings (bc292ab00f6c "mm: introduce
- * vma->vm_flags wrapper functions"), which also take the VMA's
- * per-VMA lock for writing.
- */
-#ifndef HAVE_VM_FLAGS_SET
-static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+/* A fault's lock, dropped before I/O (see the probe). */
+#ifndef HAVE_RELEASE_FAULT_LOCK
+static inline void release_fault_lock(struct vm_fault *vmf)
 {
-	vma->vm_flags |= flags;
+	mmap_read_unlock(vmf->vma->vm_mm);
 }
 #endif
 
@@ -349,11 +344,11 @@ static inline struct kobject *pshare_mm_kobj_get(void)
  * - inode->i_ino is a u64 in 7.x: it is printed as one on every kernel.
  * - f_op->mmap_prepare (6.16, c84bf6dd2b83) is the preferred mmap hook in
  *   7.2, but ->mmap is still supported there and not deprecated. pshare's
- *   ->mmap only checks VM_MAYSHARE and sets VM_DONTEXPAND and vm_ops,
- *   which map one to one onto mmap_prepare's vm_area_desc should ->mmap
- *   go. Reading vma->vm_flags is still allowed in 7.2 ("temporary while
- *   VMA flags are being converted" to the vma_flags_t bitmap), and
- *   vm_flags_set() sets the first word of that bitmap.
+ *   ->mmap only checks VM_MAYSHARE and sets vm_ops, which map one to
+ *   one onto mmap_prepare's vm_area_desc should ->mmap go. Reading
+ *   vma->vm_flags is still allowed in 7.2 ("temporary while VMA flags are
+ *   being converted" to the vma_flags_t bitmap). pshare sets no VMA flag
+ *   (pshare_region_mmap()), so vm_flags_set() (6.3) needs no wrapper.
  */
 
 /* ----------------------------------------------------------------------

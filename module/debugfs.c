@@ -13,6 +13,15 @@
  *		for tests. Writing it drops all hints.
  * scan_now:	write N: scan N pages at once, in the writing task (tests)
  * reclaim_now:	write 1: one reclaim round at once, in the writing task
+ * pagein_delay_ms: write N (up to 10000): the next page-in, in whatever
+ *		task, sleeps N ms between reading the pmap entry and taking
+ *		the backing file; it widens a race window for tests
+ * rebuild_delay_ms: write N (up to 10000): the next rebuild of the hash
+ *		table sleeps N ms after its first step, with the table's lock
+ *		let go, as a rebuild of a large table takes long; for tests
+ * frame_alloc_fail: write N (up to 1000): the next N frame allocations,
+ *		in whatever task, fail as if memory were short; for tests of
+ *		the paths that wait out a shortage (a guest's faults)
  *
  * The layout is for tools; it is not a stable ABI.
  */
@@ -21,6 +30,7 @@
 #include <linux/dcache.h>
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 
 #include "pshare.h"
 #include "scan.h"
@@ -74,17 +84,38 @@ static int pshare_table_show(struct seq_file *m, void *v)
 {
 	struct pshare_table *t = &pshare_table;
 	unsigned long hist[PSHARE_TABLE_HIST];
-	unsigned long nslots, frames, hints, rebuilds;
+	unsigned long nslots, frames, hints, rebuilds, pos;
+	unsigned int restarts = 0;
 	long scanned = 0;
 	struct pshare_region *r;
 	int i;
 
+	/*
+	 * The histogram walks every slot: a chunk at a time, so that the
+	 * COW path, which waits on this lock, never waits for a whole pass
+	 * over a large table. A rebuild in between starts it over (twice at
+	 * most; after that the figures mix two tables).
+	 */
+	memset(hist, 0, sizeof(hist));
+	pos = 0;
 	mutex_lock(&t->lock);
-	nslots = t->nslots;
-	frames = t->nr_frames;
-	hints = t->nr_hints;
 	rebuilds = t->rebuilds;
-	pshare_table_histogram(t, hist);
+	for (;;) {
+		if (t->rebuilds != rebuilds && restarts++ < 2) {
+			memset(hist, 0, sizeof(hist));
+			rebuilds = t->rebuilds;
+			pos = 0;
+		}
+		pos = pshare_table_histogram_add(t, hist, pos, pos + SZ_64K);
+		nslots = t->nslots;
+		frames = t->nr_frames;
+		hints = t->nr_hints;
+		if (pos >= nslots)
+			break;
+		mutex_unlock(&t->lock);
+		cond_resched();
+		mutex_lock(&t->lock);
+	}
 	mutex_unlock(&t->lock);
 
 	/* The memory the table indexes: every frame a region holds. */
@@ -151,6 +182,42 @@ static int pshare_reclaim_now_set(void *data, u64 val)
 DEFINE_DEBUGFS_ATTRIBUTE(pshare_reclaim_now_fops, NULL, pshare_reclaim_now_set,
 			 "%llu\n");
 
+/* A one-shot test knob: an atomic_t the module consumes, with a bound. */
+struct pshare_knob {
+	atomic_t *val;
+	u64 max;
+};
+
+static const struct pshare_knob pshare_pagein_delay_knob = {
+	.val = &pshare_pagein_delay_ms, .max = 10000,
+};
+static const struct pshare_knob pshare_rebuild_delay_knob = {
+	.val = &pshare_rebuild_delay_ms, .max = 10000,
+};
+static const struct pshare_knob pshare_frame_alloc_fail_knob = {
+	.val = &pshare_frame_alloc_fail, .max = 1000,
+};
+
+static int pshare_knob_get(void *data, u64 *val)
+{
+	const struct pshare_knob *k = data;
+
+	*val = atomic_read(k->val);
+	return 0;
+}
+
+static int pshare_knob_set(void *data, u64 val)
+{
+	const struct pshare_knob *k = data;
+
+	if (val > k->max)
+		return -EINVAL;
+	atomic_set(k->val, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(pshare_knob_fops, pshare_knob_get, pshare_knob_set,
+			 "%llu\n");
+
 void pshare_debugfs_init(void)
 {
 	/* debugfs is optional: failures only make these files missing. */
@@ -165,6 +232,15 @@ void pshare_debugfs_init(void)
 				   &pshare_scan_now_fops);
 	debugfs_create_file_unsafe("reclaim_now", 0200, pshare_debugfs_root,
 				   NULL, &pshare_reclaim_now_fops);
+	debugfs_create_file_unsafe("pagein_delay_ms", 0600, pshare_debugfs_root,
+				   (void *)&pshare_pagein_delay_knob,
+				   &pshare_knob_fops);
+	debugfs_create_file_unsafe("rebuild_delay_ms", 0600, pshare_debugfs_root,
+				   (void *)&pshare_rebuild_delay_knob,
+				   &pshare_knob_fops);
+	debugfs_create_file_unsafe("frame_alloc_fail", 0600, pshare_debugfs_root,
+				   (void *)&pshare_frame_alloc_fail_knob,
+				   &pshare_knob_fops);
 }
 
 void pshare_debugfs_exit(void)

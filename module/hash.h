@@ -26,16 +26,28 @@ struct pshare_slot {
 
 /**
  * struct pshare_table - the hash table
- * @slots:	@nslots slots
+ * @slots:	@nslots slots: where new entries go
  * @nslots:	size of @slots
- * @nr_frames:	slots holding shared frames
- * @nr_hints:	slots holding hints
+ * @old:	while a rebuild is under way, the slots it drains into @slots
+ *		(pshare_table_rebuild_step()); NULL otherwise
+ * @old_nslots:	size of @old
+ * @old_left:	entries still in @old
+ * @old_pos:	where the drain goes on; every slot of @old below it is empty
+ * @keep:	the rebuild's filter (NULL: keep all), and @keep_arg its argument
+ * @nr_frames:	slots holding shared frames, in @slots and @old
+ * @nr_hints:	slots holding hints, in @slots and @old
  * @rebuilds:	times the table was rebuilt (grown, shrunk or cleaned)
  * @lock:	serializes everything above; taken innermost, below page locks
  */
 struct pshare_table {
 	struct pshare_slot *slots;
 	unsigned long nslots;
+	struct pshare_slot *old;
+	unsigned long old_nslots;
+	unsigned long old_left;
+	unsigned long old_pos;
+	bool (*keep)(unsigned long val, void *arg);
+	void *keep_arg;
 	unsigned long nr_frames;
 	unsigned long nr_hints;
 	unsigned long rebuilds;
@@ -89,9 +101,20 @@ int pshare_table_insert(struct pshare_table *t, u64 key, unsigned long val);
 bool pshare_table_remove(struct pshare_table *t, u64 key, unsigned long val);
 bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
 			  unsigned long new);
+struct pshare_slot *pshare_table_alloc_slots(unsigned long nslots);
+int pshare_table_rebuild_begin(struct pshare_table *t, struct pshare_slot *slots,
+			       unsigned long nslots, unsigned long most,
+			       bool (*keep)(unsigned long val, void *arg), void *arg);
+bool pshare_table_rebuild_step(struct pshare_table *t, unsigned long budget);
+int pshare_table_rebuild_into(struct pshare_table *t, struct pshare_slot *slots,
+			      unsigned long nslots,
+			      bool (*keep)(unsigned long val, void *arg), void *arg);
 int pshare_table_rebuild(struct pshare_table *t, unsigned long nslots,
 			 bool (*keep)(unsigned long val, void *arg), void *arg);
 unsigned long pshare_table_size_for(unsigned long entries);
+unsigned long pshare_table_histogram_add(struct pshare_table *t,
+					 unsigned long hist[PSHARE_TABLE_HIST],
+					 unsigned long from, unsigned long to);
 void pshare_table_histogram(struct pshare_table *t,
 			    unsigned long hist[PSHARE_TABLE_HIST]);
 

@@ -15,6 +15,8 @@
  */
 #include <kunit/test.h>
 #include <linux/prandom.h>
+#include <linux/random.h>
+#include <linux/xxhash.h>
 
 #include "hash.c"
 #include "pshare.h"
@@ -668,6 +670,82 @@ static void pshare_hash_rebuild_keep(struct kunit *test)
 	kt_destroy(&t);
 }
 
+/*
+ * A rebuild in small steps, with the table used in between as the COW path
+ * uses it while the scanner rebuilds: entries are removed and replaced in
+ * the old and the new slots, every live entry is found exactly once after
+ * every step, and the end state is a sound table of the live entries.
+ */
+static void pshare_hash_rebuild_steps(struct kunit *test)
+{
+	enum { N = 200 };
+	unsigned long *vals, i, live, steps = 0, calls = 0;
+	struct pshare_slot *slots;
+	struct pshare_table t;
+	bool done = false;
+	bool *gone;
+
+	vals = kunit_kcalloc(test, N, sizeof(*vals), GFP_KERNEL);
+	gone = kunit_kcalloc(test, N, sizeof(*gone), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vals);
+	KUNIT_ASSERT_NOT_NULL(test, gone);
+	kt_init(test, &t, 256);
+	for (i = 0; i < N; i++) {
+		/* Every fifth a hint of an odd generation (dropped). */
+		vals[i] = i % 5 ? kt_frame(i) : pshare_hint_val(i + 1, i, 1);
+		KUNIT_ASSERT_EQ(test, 0, pshare_table_insert(&t, i % 23, vals[i]));
+	}
+	slots = pshare_table_alloc_slots(512);
+	KUNIT_ASSERT_NOT_NULL(test, slots);
+	KUNIT_ASSERT_EQ(test, 0, pshare_table_rebuild_begin(&t, slots, 512, N,
+					kt_keep_even_gen, &calls));
+	KUNIT_EXPECT_EQ(test, -EBUSY, pshare_table_rebuild_begin(&t, slots, 512,
+					N, NULL, NULL));
+	while (!done) {
+		done = pshare_table_rebuild_step(&t, 7);
+		steps++;
+		/* Between steps: remove one live frame, replace another. */
+		for (i = steps * 3 % N; i < N; i++) {
+			if (gone[i] || pshare_val_is_hint(vals[i]))
+				continue;
+			KUNIT_EXPECT_TRUE(test, pshare_table_remove(&t, i % 23, vals[i]));
+			gone[i] = true;
+			break;
+		}
+		for (i = steps * 7 % N; i < N; i++) {
+			if (gone[i] || pshare_val_is_hint(vals[i]))
+				continue;
+			KUNIT_EXPECT_TRUE(test, pshare_table_replace(&t, i % 23, vals[i],
+								    vals[i] + 8));
+			vals[i] += 8;
+			break;
+		}
+		for (live = 0, i = 0; i < N; i++) {
+			unsigned int n = kt_count(&t, i % 23, vals[i]);
+
+			/* A hint goes when its step comes. */
+			if (pshare_val_is_hint(vals[i])) {
+				KUNIT_EXPECT_LE(test, n, done ? 0U : 1U);
+				continue;
+			}
+			KUNIT_EXPECT_EQ_MSG(test, n, gone[i] ? 0U : 1U,
+					    "entry %lu after step %lu", i, steps);
+			if (!gone[i])
+				live++;
+		}
+		KUNIT_ASSERT_LT(test, steps, 1000UL);
+	}
+	KUNIT_EXPECT_GT(test, steps, 10UL);
+	KUNIT_EXPECT_PTR_EQ(test, t.old, (struct pshare_slot *)NULL);
+	KUNIT_EXPECT_EQ(test, t.nslots, 512UL);
+	KUNIT_EXPECT_EQ(test, t.nr_frames, live);
+	KUNIT_EXPECT_EQ(test, t.nr_hints, 0UL);
+	KUNIT_EXPECT_EQ(test, kt_occupied(&t), live);
+	KUNIT_EXPECT_EQ(test, t.rebuilds, 1UL);
+	KUNIT_EXPECT_EQ(test, kt_bad_slot(&t), ULONG_MAX);
+	kt_destroy(&t);
+}
+
 /* ----------------------------------------------------------------------
  * Histogram
  * ----------------------------------------------------------------------
@@ -703,6 +781,73 @@ static void pshare_hash_histogram(struct kunit *test)
 	}
 }
 
+/* The longest probe distance in the table. */
+static unsigned long kt_max_dist(struct pshare_table *t)
+{
+	unsigned long i, max = 0;
+
+	for (i = 0; i < t->nslots; i++)
+		if (t->slots[i].val)
+			max = max(max, pshare_dist(t, i));
+	return max;
+}
+
+/*
+ * Contents chosen to cluster. A guest that knows the hash function can
+ * pick page contents whose keys all have a home slot in the first 1/64th
+ * of any table (the home is the top bits of the mixed key): a guest page
+ * is content it controls. With the scanner's seed fixed (0, as before it
+ * was random), 32 such pages make one run of 32 entries; with a random
+ * seed, the same pages spread like any others.
+ */
+static void pshare_hash_crafted_contents(struct kunit *test)
+{
+	enum { N = 32, SLOTS = 1024 };
+	u64 *page = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	u64 chosen[N], seed, tries;
+	struct pshare_table t;
+	unsigned long fixed, seeded;
+	int n = 0, i;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	/* What the guest does, offline: vary one word until the key fits. */
+	for (tries = 1; n < N && tries < 100000; tries++) {
+		page[0] = tries;
+		if ((xxh64(page, PAGE_SIZE, 0) * 0x9e3779b97f4a7c15ULL) >> 58 == 0)
+			chosen[n++] = tries;
+	}
+	KUNIT_ASSERT_EQ(test, n, N);
+
+	kt_init(test, &t, SLOTS);
+	for (i = 0; i < N; i++) {
+		page[0] = chosen[i];
+		KUNIT_ASSERT_EQ(test, 0, pshare_table_insert(&t,
+				xxh64(page, PAGE_SIZE, 0), kt_frame(i)));
+	}
+	fixed = kt_max_dist(&t);
+	kt_destroy(&t);
+
+	seed = get_random_u64();
+	kt_init(test, &t, SLOTS);
+	for (i = 0; i < N; i++) {
+		page[0] = chosen[i];
+		KUNIT_ASSERT_EQ(test, 0, pshare_table_insert(&t,
+				xxh64(page, PAGE_SIZE, seed), kt_frame(i)));
+	}
+	seeded = kt_max_dist(&t);
+	kt_destroy(&t);
+
+	kunit_info(test, "%d chosen pages in a %d-slot table: longest probe %lu with seed 0, %lu with a random seed\n",
+		   N, SLOTS, fixed, seeded);
+	/* All 32 homes fall in 16 slots: the run is at least 16 long. */
+	KUNIT_EXPECT_GE(test, fixed, (unsigned long)N / 2);
+	/*
+	 * 32 random keys in 1024 slots: a probe of 8 needs 8 entries within
+	 * a few slots of each other, about 1e-9 likely.
+	 */
+	KUNIT_EXPECT_LT(test, seeded, 8UL);
+}
+
 static struct kunit_case pshare_hash_cases[] = {
 	KUNIT_CASE_PARAM(pshare_hash_hint_roundtrip, kt_hint_gen_params),
 	KUNIT_CASE(pshare_hash_hint_limits),
@@ -713,7 +858,9 @@ static struct kunit_case pshare_hash_cases[] = {
 	KUNIT_CASE(pshare_hash_replace),
 	KUNIT_CASE(pshare_hash_enospc_rebuild),
 	KUNIT_CASE_PARAM(pshare_hash_rebuild_keep, kt_keep_gen_params),
+	KUNIT_CASE(pshare_hash_rebuild_steps),
 	KUNIT_CASE(pshare_hash_histogram),
+	KUNIT_CASE(pshare_hash_crafted_contents),
 	{}
 };
 

@@ -41,6 +41,11 @@ static int pshare_copy_args(void *karg, size_t ksize, size_t minsz,
 	err = copy_struct_from_user(karg, ksize, uarg, argsz);
 	if (err == -E2BIG)
 		return -EINVAL;
+	/*
+	 * The copy read argsz again, and userspace may have changed it in
+	 * between: keep the value that was checked.
+	 */
+	*(u32 *)karg = argsz;
 	return err;
 }
 

@@ -29,6 +29,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
@@ -142,6 +143,9 @@ void pshare_region_drop_backing(struct pshare_region *r)
 	r->backing = NULL;
 }
 
+/* debugfs pagein_delay_ms: a one-shot sleep inside the next page-in. */
+atomic_t pshare_pagein_delay_ms = ATOMIC_INIT(0);
+
 /**
  * pshare_page_in - read paged-out @ppn back into a new frame
  *
@@ -156,18 +160,31 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	void *addr, *entry;
 	ssize_t n;
 
-	/* While the entry is PAGED the backing file cannot be replaced. */
-	spin_lock(&r->backing_lock);
-	backing = r->backing ? get_file(r->backing) : NULL;
-	spin_unlock(&r->backing_lock);
+	/*
+	 * The entry first, then the backing file, with the entry checked
+	 * again under backing_lock: while this entry is in the pmap, pages
+	 * are out (pages_paged > 0) and the backing file cannot be replaced,
+	 * so the file taken is the one it was written to. Taken the other way
+	 * round, the page could be read in, the file replaced and the page
+	 * written out to the new one between the two, and the old file's
+	 * stale copy would pass the cmpxchg below.
+	 */
 	entry = xa_load(&r->pmap, ppn);
-	if (!pshare_entry_paged(entry)) {
-		page = NULL;
-		goto out;
-	}
-	if (WARN_ON_ONCE(!backing)) {
-		page = ERR_PTR(-EIO);
-		goto out;
+	if (!pshare_entry_paged(entry))
+		return NULL;
+	if (unlikely(atomic_read(&pshare_pagein_delay_ms)))
+		msleep(atomic_xchg(&pshare_pagein_delay_ms, 0));
+	spin_lock(&r->backing_lock);
+	backing = NULL;
+	if (xa_load(&r->pmap, ppn) == entry && r->backing)
+		backing = get_file(r->backing);
+	spin_unlock(&r->backing_lock);
+	if (!backing) {
+		/* Read back (or removed) meanwhile: look again. */
+		if (xa_load(&r->pmap, ppn) != entry)
+			return NULL;
+		WARN_ON_ONCE(1);
+		return ERR_PTR(-EIO);
 	}
 	page = pshare_frame_alloc();
 	if (!page) {
@@ -176,9 +193,13 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	}
 	addr = kmap_local_page(page);
 	n = kernel_read(backing, addr, PAGE_SIZE, &pos);
-	if (n >= 0 && n < PAGE_SIZE)
-		memset(addr + n, 0, PAGE_SIZE - n);
 	kunmap_local(addr);
+	/*
+	 * Page-out wrote the whole page: a short read means the file was
+	 * cut behind pshare's back. Zeros would be silent corruption.
+	 */
+	if (n >= 0 && n < PAGE_SIZE)
+		n = -EIO;
 	if (n < 0) {
 		/*
 		 * The data is still in the backing file. A shortage of memory
@@ -212,16 +233,21 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 	atomic_long_inc(&pshare_stats.paged_in);
 	trace_pshare_page_in(r, ppn);
 out:
-	if (backing)
-		fput(backing);
+	fput(backing);
 	return page;
 }
 
-/* A victim: a private frame that nothing but the pmap maps or holds. */
+/*
+ * A victim: a private frame that nothing but the pmap maps or holds, of a
+ * PPN no mlock()ed mapping covers.
+ */
 static struct page *pshare_victim_lock(struct pshare_region *r, pgoff_t ppn)
 {
-	struct page *page = __pshare_entry_lock(r, ppn, false);
+	struct page *page;
 
+	if (pshare_ppn_mlocked(r, ppn))
+		return NULL;
+	page = __pshare_entry_lock(r, ppn, false);
 	if (!page)
 		return NULL;
 	if (pshare_is_zero(page) || pshare_frame_shared(page) ||

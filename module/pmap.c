@@ -40,6 +40,15 @@
  * before the fault locks the frame (the fault sees the new entry and
  * retries) or after the PTE is in place (step 3 removes it).
  *
+ * The zero frame is every zero entry's frame, in every region: its lock is
+ * never held across an allocation, an unmap or I/O. A zero entry changes
+ * by a cmpxchg made under that lock (which orders it after every PTE that
+ * a fault is installing), and the unmap follows after the unlock: new
+ * frames are allocated and cleared, xarray nodes allocated (xas_nomem()),
+ * before the lock is taken. Removing zero entries takes it once per range.
+ * A shared frame is copied with its lock dropped (its content cannot change
+ * while it has other users) and the entry rechecked under the lock.
+ *
  * Lock ordering (the one list for the whole module):
  *
  *   pshare_scan_mutex, pshare_reclaim_mutex, pshare_sample_mutex
@@ -59,20 +68,27 @@
  *                                         unmerge; exclusive: truncate, punch)
  *         frame page lock                (lock_page(): guards the pmap entries
  *                                         that point at the frame; only the
- *                                         scanner holds two: candidate first)
+ *                                         scanner holds two: candidate first;
+ *                                         a new frame in no pmap yet may be
+ *                                         held while taking one, as nobody
+ *                                         can wait for it)
  *           mapping->i_mmap_rwsem        (unmap_mapping_pages())
  *             KVM's mmu_lock             (through the MMU notifier)
  *           pshare_table.lock            (the sharing hash table)
  *           pmap xa_lock                 (also the sampling marks)
  *
- * Page-in reads the backing file under invalidate_lock holding only a file
- * reference. write(2) faults its source buffer in before it takes
+ * Page-in reads the backing file holding no frame lock, only a file
+ * reference: a fault's first try does it with mmap_lock (or the VMA lock)
+ * and invalidate_lock dropped and asks the core to retry
+ * (pshare_fault_page_in_unlocked()); read(2) and later tries do it under
+ * invalidate_lock (shared). write(2) faults its source buffer in before it takes
  * invalidate_lock and copies with page faults disabled, so it never takes
  * mmap_lock below invalidate_lock; read(2) copies out holding only page
  * references.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/highmem.h>
 #include <linux/pagemap.h>
@@ -96,6 +112,9 @@ static inline void *pshare_entry_of(struct page *page)
 	return pshare_is_zero(page) ? PSHARE_ZERO_ENTRY : page;
 }
 
+/* debugfs frame_alloc_fail: this many frame allocations fail from now. */
+atomic_t pshare_frame_alloc_fail = ATOMIC_INIT(0);
+
 /*
  * pshare_frame_alloc - a new frame, locked, used by one PPN
  *
@@ -106,8 +125,12 @@ static inline void *pshare_entry_of(struct page *page)
  */
 struct page *pshare_frame_alloc(void)
 {
-	struct page *page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+	struct page *page;
 
+	if (unlikely(atomic_read(&pshare_frame_alloc_fail)) &&
+	    atomic_dec_if_positive(&pshare_frame_alloc_fail) >= 0)
+		return NULL;
+	page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
 	if (!page)
 		return NULL;
 	__SetPageLocked(page);	/* not visible to anyone yet */
@@ -334,32 +357,102 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
  */
 
 /*
- * pshare_cow_break - give @ppn a private copy of its frame @old
+ * pshare_zero_break - give @ppn, a zero entry, a private zeroed frame
  *
- * @old is the PPN's current frame, locked and referenced by the caller; it
- * is the zero frame or a frame other PPNs use too. On success the new
- * private frame is returned locked and referenced, and @old is unlocked and
- * the caller's reference dropped, in every case.
+ * The frame is allocated and cleared before any lock is taken. The zero
+ * frame's lock is held only around the entry's change: a fault that is
+ * installing a PTE of the zero frame for @ppn holds it from its check of
+ * the entry until the PTE is in place, so once the change is made under
+ * the lock, every such PTE exists and the unmap below removes it; a later
+ * fault sees the new entry. Returns the new frame locked and referenced,
+ * NULL when @ppn is no longer a zero entry (look again), or
+ * ERR_PTR(-ENOMEM).
+ */
+static struct page *pshare_zero_break(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *new = pshare_frame_alloc();
+	void *prev;
+
+	if (!new)
+		return ERR_PTR(-ENOMEM);
+	clear_highpage(new);
+
+	/* @new is in no pmap yet: nobody can wait for its lock. */
+	lock_page(pshare_zero_page);
+	/* Replacing a present entry allocates nothing. */
+	prev = xa_cmpxchg(&r->pmap, ppn, PSHARE_ZERO_ENTRY, new, GFP_NOWAIT);
+	unlock_page(pshare_zero_page);
+	if (prev != PSHARE_ZERO_ENTRY) {
+		pshare_frame_discard(new);
+		return xa_is_err(prev) ? ERR_PTR(xa_err(prev)) : NULL;
+	}
+	pshare_move_begin(r);
+	pshare_account_zero(r, -1);
+	pshare_account_private(r, 1);
+	pshare_move_end(r);
+	atomic_long_inc(&r->cow_breaks);
+	atomic_long_inc(&pshare_stats.cow_breaks);
+	trace_pshare_cow_break(r, ppn, true);
+
+	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
+	return new;
+}
+
+/* The last user of shared frame @page, locked, takes it back as private. */
+static void pshare_share_take_back(struct pshare_region *r, struct page *page)
+{
+	pshare_share_forget(page);
+	pshare_move_begin(r);
+	pshare_account_shared(r, -1);
+	pshare_account_private(r, 1);
+	pshare_move_end(r);
+}
+
+/*
+ * pshare_cow_break - give @ppn a private copy of its shared frame @old
+ *
+ * @old is the PPN's current frame, locked and referenced by the caller,
+ * with other users. A frame with other users never changes, so it is
+ * copied into the new frame with its lock dropped: no frame lock is held
+ * across the allocation. Under the lock again, either the PPN moves to
+ * the copy, or @old turns out to have no other user left and is taken
+ * back as it is, or the entry has moved on: then ERR_PTR(-EAGAIN) tells
+ * the caller to look again. Returns the PPN's private frame locked and
+ * referenced; @old is unlocked and the caller's reference dropped unless
+ * @old itself is returned, and on every error.
  */
 static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 				     struct page *old)
 {
 	struct address_space *mapping = r->vfs_inode.i_mapping;
-	struct page *new = pshare_frame_alloc();
+	struct page *new;
 	void *prev;
 
+	unlock_page(old);
+	new = pshare_frame_alloc();
 	if (!new) {
-		unlock_page(old);
 		put_page(old);
 		return ERR_PTR(-ENOMEM);
 	}
-	if (pshare_is_zero(old))
-		clear_highpage(new);
-	else
-		copy_highpage(new, old);
+	copy_highpage(new, old);
+	/* @new is in no pmap yet: nobody can wait for its lock. */
+	lock_page(old);
+	if (xa_load(&r->pmap, ppn) != old) {
+		pshare_frame_discard(new);
+		unlock_page(old);
+		put_page(old);
+		return ERR_PTR(-EAGAIN);
+	}
+	if (!pshare_frame_shared(old) || pshare_frame_users(old) == 1) {
+		/* The other users left; the last one may have taken it back. */
+		pshare_frame_discard(new);
+		if (pshare_frame_shared(old))
+			pshare_share_take_back(r, old);
+		return old;
+	}
 
-	/* Replacing a present entry allocates nothing, but check anyway. */
-	prev = xa_store(&r->pmap, ppn, new, GFP_KERNEL);
+	/* Replacing a present entry allocates nothing. */
+	prev = xa_store(&r->pmap, ppn, new, GFP_NOWAIT);
 	if (xa_is_err(prev)) {
 		pshare_frame_discard(new);
 		unlock_page(old);
@@ -372,41 +465,101 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 	pshare_move_end(r);
 	atomic_long_inc(&r->cow_breaks);
 	atomic_long_inc(&pshare_stats.cow_breaks);
-	trace_pshare_cow_break(r, ppn, pshare_is_zero(old));
+	trace_pshare_cow_break(r, ppn, false);
 
 	/* PTEs of other mappings may still map the old frame read-only. */
 	unmap_mapping_pages(mapping, ppn, 1, false);
 	unlock_page(old);
-	pshare_frame_put_entry(old);
-	put_page(old);
+	put_page(old);		/* the pmap's reference */
+	put_page(old);		/* the caller's */
 	return new;
 }
 
 /**
  * pshare_make_private - make @page, the locked frame of @ppn, writable
  *
+ * @page is not the zero frame (pshare_zero_break() handles zero entries).
  * A private frame is returned as it is. The last user of a shared frame
- * takes it back from the hash table without a copy. The zero frame and
- * shared frames with other users are copied: then the copy is returned
- * locked and referenced, and @page is unlocked and the caller's reference
- * to it dropped, as on error.
+ * takes it back from the hash table without a copy. A shared frame with
+ * other users is copied: then the copy is returned locked and referenced,
+ * and @page is unlocked and the caller's reference to it dropped, as on
+ * error. ERR_PTR(-EAGAIN): the PPN's entry changed meanwhile, look again.
  */
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 				 struct page *page)
 {
-	if (pshare_is_zero(page))
-		return pshare_cow_break(r, ppn, page);
+	if (WARN_ON_ONCE(pshare_is_zero(page))) {
+		unlock_page(page);
+		put_page(page);
+		return ERR_PTR(-EAGAIN);
+	}
 	if (!pshare_frame_shared(page))
 		return page;
 	if (pshare_frame_users(page) == 1) {
-		pshare_share_forget(page);
-		pshare_move_begin(r);
-		pshare_account_shared(r, -1);
-		pshare_account_private(r, 1);
-		pshare_move_end(r);
+		pshare_share_take_back(r, page);
 		return page;
 	}
 	return pshare_cow_break(r, ppn, page);
+}
+
+/*
+ * pshare_hole_zero - make hole @ppn a zero entry, for a read fault
+ *
+ * Returns the zero frame locked and referenced, NULL when the PPN is no
+ * longer a hole, or ERR_PTR(-ENOMEM). The zero frame's lock is never held
+ * across an allocation: when the xarray needs a node for @ppn, the lock is
+ * dropped, the node allocated (xas_nomem()) and the store tried again.
+ */
+static struct page *pshare_hole_zero(struct pshare_region *r, pgoff_t ppn)
+{
+	XA_STATE(xas, &r->pmap, ppn);
+	struct page *page = pshare_zero_page;
+	void *curr;
+
+	get_page(page);
+	do {
+		lock_page(page);
+		xas_lock(&xas);
+		curr = xas_load(&xas);
+		if (!curr)
+			xas_store(&xas, PSHARE_ZERO_ENTRY);
+		xas_unlock(&xas);
+		if (xas_error(&xas))
+			unlock_page(page);
+	} while (xas_nomem(&xas, GFP_KERNEL));
+
+	if (xas_error(&xas) || curr) {
+		if (!xas_error(&xas))
+			unlock_page(page);
+		put_page(page);
+		return xas_error(&xas) ? ERR_PTR(xas_error(&xas)) : NULL;
+	}
+	pshare_account_zero(r, 1);
+	return page;
+}
+
+/*
+ * pshare_hole_fill - give hole @ppn a new zeroed frame, for a write
+ *
+ * Returns the frame locked and referenced, NULL when the PPN is no longer
+ * a hole, or an ERR_PTR. The only lock held across the allocations is the
+ * new frame's own, which nobody else can reach yet.
+ */
+static struct page *pshare_hole_fill(struct pshare_region *r, pgoff_t ppn)
+{
+	struct page *page = pshare_frame_alloc();
+	void *old;
+
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	clear_highpage(page);
+	old = xa_cmpxchg(&r->pmap, ppn, NULL, page, GFP_KERNEL);
+	if (old) {
+		pshare_frame_discard(page);
+		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : NULL;
+	}
+	pshare_account_private(r, 1);
+	return page;
 }
 
 /*
@@ -423,50 +576,35 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 				     bool write)
 {
 	struct page *page;
-	void *old;
 
 	for (;;) {
+		if (write && xa_load(&r->pmap, ppn) == PSHARE_ZERO_ENTRY) {
+			page = pshare_zero_break(r, ppn);
+			if (page)
+				return page;
+			continue;
+		}
 		page = pshare_entry_lock(r, ppn);
 		if (IS_ERR(page))
 			return page;
-		if (page)
-			break;
-
-		if (!write) {
-			page = pshare_zero_page;
-			get_page(page);
-			lock_page(page);
-			old = xa_cmpxchg(&r->pmap, ppn, NULL, PSHARE_ZERO_ENTRY,
-					 GFP_KERNEL);
-			if (!old) {
-				pshare_account_zero(r, 1);
-				return page;
-			}
-		} else {
-			page = pshare_frame_alloc();
-			if (!page)
-				return ERR_PTR(-ENOMEM);
-			clear_highpage(page);
-			old = xa_cmpxchg(&r->pmap, ppn, NULL, page, GFP_KERNEL);
-			if (!old) {
-				pshare_account_private(r, 1);
-				return page;
-			}
-			pshare_frame_discard(page);
-			page = NULL;
-		}
-		/* Somebody filled the hole first, or the xarray is out of memory. */
-		if (page) {
+		if (page && write && pshare_is_zero(page)) {
+			/* It became a zero entry meanwhile. */
 			unlock_page(page);
 			put_page(page);
+			continue;
 		}
-		if (xa_is_err(old))
-			return ERR_PTR(xa_err(old));
+		if (!page)
+			page = write ? pshare_hole_fill(r, ppn) : pshare_hole_zero(r, ppn);
+		if (IS_ERR(page))
+			return page;
+		if (!page)
+			continue;	/* somebody filled the hole first */
+		if (!write)
+			return page;
+		page = pshare_make_private(r, ppn, page);
+		if (page != ERR_PTR(-EAGAIN))
+			return page;
 	}
-
-	if (!write)
-		return page;
-	return pshare_make_private(r, ppn, page);
 }
 
 /* Does any mapping of @mapping reach page @first or beyond? */
@@ -489,6 +627,36 @@ static bool pshare_mapped_from(struct address_space *mapping, pgoff_t first)
 	return mapped;
 }
 
+/**
+ * pshare_ppn_mlocked - is @ppn mapped by a VMA under mlock()?
+ *
+ * QEMU's mem-lock=on locks all guest RAM. Page-out leaves such pages be:
+ * mlock() promises they stay resident. Sharing may still merge them, as
+ * KSM does: the merged frame is resident too.
+ */
+bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+	struct rb_node *node;
+	bool locked = false;
+
+	if (RB_EMPTY_ROOT(&mapping->i_mmap.rb_root))
+		return false;
+	i_mmap_lock_read(mapping);
+	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node)) {
+		struct vm_area_struct *vma;
+
+		vma = rb_entry(node, struct vm_area_struct, shared.rb);
+		if ((vma->vm_flags & VM_LOCKED) && ppn >= vma->vm_pgoff &&
+		    ppn < vma->vm_pgoff + vma_pages(vma)) {
+			locked = true;
+			break;
+		}
+	}
+	i_mmap_unlock_read(mapping);
+	return locked;
+}
+
 /*
  * pshare_pmap_remove - turn PPNs @first..@last (inclusive) into holes
  *
@@ -502,6 +670,7 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 {
 	struct address_space *mapping = r->vfs_inode.i_mapping;
 	unsigned long index;
+	bool zeros = false;
 	void *entry;
 
 	unmap_mapping_pages(mapping, first, last - first + 1, false);
@@ -512,10 +681,18 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 		 * The reclaimer takes no invalidate_lock: until the frame is
 		 * erased here it may page it out, and a paged entry left in
 		 * the range would read back the old data. So look again
-		 * until the PPN is a hole. A paged entry goes by cmpxchg.
+		 * until the PPN is a hole. A paged or zero entry goes by
+		 * cmpxchg.
 		 */
 		while (entry) {
-			if (pshare_entry_paged(entry)) {
+			if (entry == PSHARE_ZERO_ENTRY) {
+				if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) ==
+				    entry) {
+					pshare_account_zero(r, -1);
+					zeros = true;
+					break;
+				}
+			} else if (pshare_entry_paged(entry)) {
 				if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) ==
 				    entry) {
 					atomic_long_dec(&r->pages_paged);
@@ -537,6 +714,15 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 		}
 		cond_resched();
 	}
+	/*
+	 * A fault that saw one of the zero entries before it went holds the
+	 * zero frame's lock until its PTE is in place: wait for those once,
+	 * here, rather than locking the zero frame for every entry.
+	 */
+	if (zeros) {
+		lock_page(pshare_zero_page);
+		unlock_page(pshare_zero_page);
+	}
 	unmap_mapping_pages(mapping, first, last - first + 1, false);
 }
 
@@ -551,15 +737,17 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 	pgoff_t ppn = pos >> PAGE_SHIFT;
 	struct page *page;
 
-	page = pshare_entry_lock(r, ppn);
-	if (IS_ERR_OR_NULL(page))
-		return PTR_ERR_OR_ZERO(page);
-	if (pshare_is_zero(page)) {
-		unlock_page(page);
-		put_page(page);
-		return 0;
-	}
-	page = pshare_make_private(r, ppn, page);
+	do {
+		page = pshare_entry_lock(r, ppn);
+		if (IS_ERR_OR_NULL(page))
+			return PTR_ERR_OR_ZERO(page);
+		if (pshare_is_zero(page)) {
+			unlock_page(page);
+			put_page(page);
+			return 0;
+		}
+		page = pshare_make_private(r, ppn, page);
+	} while (page == ERR_PTR(-EAGAIN));
 	if (IS_ERR(page))
 		return PTR_ERR(page);
 	memzero_page(page, offset_in_page(pos), len);
@@ -654,7 +842,11 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 
 void pshare_region_init(struct pshare_region *r)
 {
-	xa_init(&r->pmap);
+	/*
+	 * Charged to the task whose fault or write adds the entry: a zero
+	 * entry costs no frame, but the pmap nodes for a sparse region do.
+	 */
+	xa_init_flags(&r->pmap, XA_FLAGS_ACCOUNT);
 	r->id = 0;
 	r->domain = 0;
 	atomic_long_set(&r->pages_private, 0);
@@ -866,33 +1058,97 @@ static inline bool pshare_beyond_eof(struct inode *inode, pgoff_t ppn)
 	return ppn >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 }
 
+/*
+ * Attempts at a fault that GUP takes (KVM, O_DIRECT, vhost) when memory
+ * is short, each after memalloc_retry_wait(): GUP turns VM_FAULT_OOM into
+ * -ENOMEM, and KVM turns that into -EFAULT for QEMU, which stops the guest
+ * ("kvm run failed Bad address"). A CPU fault from user mode needs none:
+ * the architecture's fault handler retries it after VM_FAULT_OOM.
+ */
+#define PSHARE_FAULT_NOMEM_TRIES	50
+
+/*
+ * After a failed allocation, with no lock held: should this fault wait a
+ * little and try again? Only when GUP takes it, at most
+ * PSHARE_FAULT_NOMEM_TRIES times, and never for a dying task.
+ */
+static bool pshare_fault_nomem_retry(struct vm_fault *vmf, unsigned int *tries)
+{
+	if ((vmf->flags & FAULT_FLAG_USER) || ++*tries >= PSHARE_FAULT_NOMEM_TRIES ||
+	    fatal_signal_pending(current))
+		return false;
+	memalloc_retry_wait(GFP_KERNEL);
+	atomic_long_inc(&pshare_stats.fault_nomem_retries);
+	return true;
+}
+
+/*
+ * A fault on a paged-out page, the first time the core lets the handler
+ * drop its lock (FAULT_FLAG_ALLOW_RETRY, not yet FAULT_FLAG_TRIED): the
+ * read from the backing file is done without mmap_lock (or the VMA lock)
+ * and without invalidate_lock, so the process's mmap()/munmap(), its other
+ * vCPUs' faults and a balloon's punch do not queue behind the I/O, and the
+ * core retries the fault, which finds the page back, as filemap_fault()
+ * does for the page cache. KVM's first attempt at a guest fault asks not
+ * to wait at all (FAULT_FLAG_RETRY_NOWAIT, to send the guest an async page
+ * fault): it gets the retry at once, with its lock kept, and the read is
+ * done by the attempt KVM makes from its async-fault worker.
+ */
+static vm_fault_t pshare_fault_page_in_unlocked(struct vm_fault *vmf,
+						struct pshare_region *r)
+{
+	struct file *file;
+	struct page *page;
+
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return VM_FAULT_RETRY;
+	/* The file keeps the region alive once the VMA may be gone. */
+	file = get_file(vmf->vma->vm_file);
+	release_fault_lock(vmf);
+	/* Errors come back from the retry, which runs the locked path. */
+	page = pshare_page_in(r, vmf->pgoff);
+	if (!IS_ERR_OR_NULL(page)) {
+		unlock_page(page);
+		put_page(page);
+	}
+	fput(file);
+	return VM_FAULT_RETRY;
+}
+
 static vm_fault_t pshare_fault(struct vm_fault *vmf)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	struct address_space *mapping = inode->i_mapping;
-	struct pshare_region *r;
+	struct pshare_region *r = pshare_region(inode);
+	unsigned int tries = 0;
 	struct page *page;
-	vm_fault_t ret = VM_FAULT_LOCKED;
 
-	filemap_invalidate_lock_shared(mapping);
-	if (pshare_beyond_eof(inode, vmf->pgoff)) {
-		ret = VM_FAULT_SIGBUS;
-		goto out;
-	}
-	r = pshare_region(inode);
-	page = pshare_frame_get(r, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE);
-	if (IS_ERR(page)) {
-		ret = PTR_ERR(page) == -EIO ? VM_FAULT_SIGBUS :
-		      vmf_error(PTR_ERR(page));
-		goto out;
+	if (fault_flag_allow_retry_first(vmf->flags) &&
+	    pshare_entry_paged(xa_load(&r->pmap, vmf->pgoff)))
+		return pshare_fault_page_in_unlocked(vmf, r);
+
+	for (;;) {
+		filemap_invalidate_lock_shared(mapping);
+		if (pshare_beyond_eof(inode, vmf->pgoff)) {
+			filemap_invalidate_unlock_shared(mapping);
+			return VM_FAULT_SIGBUS;
+		}
+		page = pshare_frame_get(r, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE);
+		if (!IS_ERR(page))
+			break;
+		filemap_invalidate_unlock_shared(mapping);
+		if (PTR_ERR(page) == -EIO)
+			return VM_FAULT_SIGBUS;
+		/* Not under invalidate_lock: a punch or truncate may go first. */
+		if (PTR_ERR(page) != -ENOMEM || !pshare_fault_nomem_retry(vmf, &tries))
+			return vmf_error(PTR_ERR(page));
 	}
 	vmf->page = page;
 	/* A fault on a sampled page is a touch: the sampler unmapped it. */
 	if (unlikely(xa_marked(&r->pmap, PSHARE_MARK_SAMPLED)))
 		pshare_sample_touch(r, vmf->pgoff);
-out:
 	filemap_invalidate_unlock_shared(mapping);
-	return ret;
+	return VM_FAULT_LOCKED;
 }
 
 /*
@@ -900,39 +1156,68 @@ out:
  * first, so that if the entry has moved on, whoever moved it has finished
  * unmapping the PTE and a retry sees the new frame.
  */
+static vm_fault_t __pshare_page_mkwrite(struct vm_fault *vmf,
+					struct pshare_region *r)
+{
+	struct inode *inode = &r->vfs_inode;
+	struct address_space *mapping = inode->i_mapping;
+	struct page *page = vmf->page;
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+	struct page *new;
+
+	filemap_invalidate_lock_shared(mapping);
+	if (pshare_beyond_eof(inode, vmf->pgoff))
+		goto out;
+	if (pshare_is_zero(page)) {
+		/*
+		 * No lock first: pshare_zero_break() changes the entry only
+		 * if it is still the zero entry. Either way the PTE is gone
+		 * (or about to be, by whoever moved the entry on) and the
+		 * retried fault maps what the entry holds then.
+		 */
+		new = pshare_zero_break(r, vmf->pgoff);
+		if (IS_ERR(new)) {
+			ret = vmf_error(PTR_ERR(new));
+		} else if (new) {
+			unlock_page(new);
+			put_page(new);
+		}
+		goto out;
+	}
+	lock_page(page);
+	if (xa_load(&r->pmap, vmf->pgoff) != page) {
+		unlock_page(page);
+		goto out;
+	}
+	get_page(page);		/* a copy-on-write break drops it */
+	new = pshare_make_private(r, vmf->pgoff, page);
+	if (new == ERR_PTR(-EAGAIN)) {
+		/* The entry moved on: the retried fault maps the new one. */
+	} else if (IS_ERR(new)) {
+		ret = vmf_error(PTR_ERR(new));
+	} else if (new == page) {
+		put_page(page);
+		ret = VM_FAULT_LOCKED;
+	} else {
+		/* The PTE is gone: the retried fault maps the copy. */
+		unlock_page(new);
+		put_page(new);
+	}
+out:
+	filemap_invalidate_unlock_shared(mapping);
+	return ret;
+}
+
 static vm_fault_t pshare_page_mkwrite(struct vm_fault *vmf)
 {
-	struct inode *inode = file_inode(vmf->vma->vm_file);
-	struct address_space *mapping = inode->i_mapping;
-	struct pshare_region *r = pshare_region(inode);
-	struct page *page = vmf->page;
+	struct pshare_region *r = pshare_region(file_inode(vmf->vma->vm_file));
+	unsigned int tries = 0;
 	vm_fault_t ret;
 
 	file_update_time(vmf->vma->vm_file);
-	filemap_invalidate_lock_shared(mapping);
-	lock_page(page);
-	if (pshare_beyond_eof(inode, vmf->pgoff) ||
-	    xa_load(&r->pmap, vmf->pgoff) != pshare_entry_of(page)) {
-		unlock_page(page);
-		ret = VM_FAULT_NOPAGE;
-	} else {
-		struct page *new;
-
-		get_page(page);		/* a copy-on-write break drops it */
-		new = pshare_make_private(r, vmf->pgoff, page);
-		if (IS_ERR(new)) {
-			ret = vmf_error(PTR_ERR(new));
-		} else if (new == page) {
-			put_page(page);
-			ret = VM_FAULT_LOCKED;
-		} else {
-			/* The PTE is gone: the retried fault maps the copy. */
-			unlock_page(new);
-			put_page(new);
-			ret = VM_FAULT_NOPAGE;
-		}
-	}
-	filemap_invalidate_unlock_shared(mapping);
+	do {
+		ret = __pshare_page_mkwrite(vmf, r);
+	} while (ret == VM_FAULT_OOM && pshare_fault_nomem_retry(vmf, &tries));
 	return ret;
 }
 
@@ -948,14 +1233,16 @@ static const struct vm_operations_struct pshare_vm_ops = {
  * pages that bypass the pmap. Frames are ordinary pages behind ordinary
  * PTEs (no VM_PFNMAP or VM_MIXEDMAP), so GUP, O_DIRECT, vhost and KVM work;
  * on newer kernels GUP-fast leaves them to the slow path and writable
- * long-term pins are refused (compat.h).
+ * long-term pins are refused (compat.h). No VM_DONTEXPAND: it is one of
+ * VM_SPECIAL, which mlock() and mlockall() skip, and QEMU's mem-lock=on
+ * must lock guest RAM (pshare_ppn_mlocked()). mremap() may grow a
+ * mapping; a fault beyond EOF is SIGBUS as for any file.
  */
 int pshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	file_accessed(file);
-	vm_flags_set(vma, VM_DONTEXPAND);
 	vma->vm_ops = &pshare_vm_ops;
 	return 0;
 }

@@ -156,6 +156,8 @@ static inline struct pshare_region *pshare_region(struct inode *inode)
  * @pages_paged:	pages out in backing files now
  * @paged_out:		pages written to backing files, ever
  * @paged_in:		pages read back, ever
+ * @fault_nomem_retries: faults taken by GUP (KVM, O_DIRECT) tried again
+ *			after a failed allocation
  */
 struct pshare_global_stats {
 	atomic_long_t regions;
@@ -173,6 +175,7 @@ struct pshare_global_stats {
 	atomic_long_t pages_paged;
 	atomic_long_t paged_out;
 	atomic_long_t paged_in;
+	atomic_long_t fault_nomem_retries;
 };
 
 extern struct pshare_global_stats pshare_stats;
@@ -250,6 +253,7 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn);
 struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
 				 bool page_in);
 void pshare_frame_unuse(struct pshare_region *r, struct page *page);
+extern atomic_t pshare_frame_alloc_fail;
 struct page *pshare_frame_alloc(void);
 void pshare_frame_discard(struct page *page);
 void pshare_account_private(struct pshare_region *r, long nr);
@@ -265,6 +269,7 @@ struct pshare_counts {
 };
 
 void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c);
+bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn);
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 				 struct page *page);
 int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
@@ -277,6 +282,7 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
 /* paging.c: pshare's own paging to a backing file per region */
 int pshare_region_set_backing(struct pshare_region *r, int fd);
 void pshare_region_drop_backing(struct pshare_region *r);
+extern atomic_t pshare_pagein_delay_ms;
 struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn);
 long pshare_page_out(struct pshare_region *r, long nr);
 

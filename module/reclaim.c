@@ -320,18 +320,35 @@ void pshare_reclaim_drain(void)
 	mutex_unlock(&pshare_reclaim_mutex);
 }
 
+/*
+ * The shrinker is how the kernel's reclaim reaches pshare between rounds.
+ * kswapd calls it whenever it refills the free lists, which it does all
+ * the time on a host that streams files through its page cache, with
+ * plenty of memory available. Guest RAM given back by the balloon or by
+ * paging costs far more than clean page cache, so pshare offers nothing
+ * while the host is in the high state by its own measure (available
+ * memory, page cache included: pshare_mem_state()); below it, the private
+ * pages of every region are what the balloon and paging can reclaim.
+ */
 static unsigned long pshare_shrink_count(struct shrinker *s,
 					 struct shrink_control *sc)
 {
-	/* What paging could give back; without backing files, nothing. */
+	unsigned long want;
+
+	if (pshare_mem_state(&want) == PSHARE_MEM_HIGH)
+		return 0;
 	return atomic_long_read(&pshare_stats.pages_private);
 }
 
 static unsigned long pshare_shrink_scan(struct shrinker *s,
 					struct shrink_control *sc)
 {
-	atomic_long_add(sc->nr_to_scan, &pshare_shrink_pending);
-	pshare_reclaim_kick();
+	unsigned long want;
+
+	if (pshare_mem_state(&want) != PSHARE_MEM_HIGH) {
+		atomic_long_add(sc->nr_to_scan, &pshare_shrink_pending);
+		pshare_reclaim_kick();
+	}
 	return SHRINK_STOP;
 }
 

@@ -44,6 +44,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/freezer.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -94,6 +95,12 @@ static unsigned long pshare_cursor_ppn;
 
 /* xxh64 of a page of zeros: all-zero candidates hash to it. */
 static u64 pshare_zero_hash;
+/*
+ * Random per load: a guest cannot choose contents whose keys land in one
+ * corner of the table (the table's home slot is a fixed function of the
+ * key).
+ */
+static u64 pshare_hash_seed;
 
 static struct task_struct *pshare_scan_thread;
 static DECLARE_WAIT_QUEUE_HEAD(pshare_scan_wait);
@@ -162,19 +169,29 @@ static u64 pshare_domain_salt(u32 domain)
 	return ((u64)domain + 1) * 0x9e3779b97f4a7c15ULL;
 }
 
+/*
+ * The table key of a page of @domain with content hash @hash. The salt is
+ * applied after the debug knob cuts the hash short: salted first and cut
+ * after, domains whose salts agree in the kept bits (D and D + 256 at 8
+ * bits) would give the same content the same key.
+ */
 static u64 pshare_key(u64 hash, u32 domain)
 {
-	u64 key = hash ^ pshare_domain_salt(domain);
-
 	if (pshare_hash_bits < 64)
-		key &= (1ULL << pshare_hash_bits) - 1;
-	return key;
+		hash &= (1ULL << pshare_hash_bits) - 1;
+	return hash ^ pshare_domain_salt(domain);
+}
+
+/* Can pages of regions @a and @b merge? */
+static bool pshare_same_domain(struct pshare_region *a, struct pshare_region *b)
+{
+	return pshare_merge_across_domains || READ_ONCE(a->domain) == READ_ONCE(b->domain);
 }
 
 static u64 pshare_page_hash(struct page *page)
 {
 	void *addr = kmap_local_page(page);
-	u64 hash = xxh64(addr, PAGE_SIZE, 0);
+	u64 hash = xxh64(addr, PAGE_SIZE, pshare_hash_seed);
 
 	kunmap_local(addr);
 	return hash;
@@ -218,24 +235,74 @@ static bool pshare_keep_entry(unsigned long val, void *arg)
 	return age <= 1;
 }
 
+/* debugfs rebuild_delay_ms: a one-shot sleep between two rebuild steps. */
+atomic_t pshare_rebuild_delay_ms = ATOMIC_INIT(0);
+
+/* Old slots a rebuild drains per hold of the table's lock. */
+#define PSHARE_REBUILD_STEP	4096
+
+/*
+ * Rebuild the table for @n entries, keeping what pshare_keep_entry() keeps
+ * (@drop_hints: no hints, and @n need only count the frames). The slots
+ * are allocated before the table's lock is taken, and the old ones are
+ * drained a step at a time with the lock let go in between: the COW path
+ * (pshare_share_forget()) waits on that lock under a frame lock, and must
+ * wait neither for reclaim nor for a whole rebuild of a large table.
+ * Only the scanner rebuilds (its mutex held), so rebuilds do not overlap.
+ * -ENOSPC: more entries arrived meanwhile than @n allows for.
+ */
+static int pshare_table_resize(unsigned long n, bool drop_hints)
+{
+	struct pshare_table *t = &pshare_table;
+	unsigned long nslots = pshare_table_size_for(n);
+	struct pshare_slot *slots = pshare_table_alloc_slots(nslots);
+	unsigned int delay;
+	bool done;
+	int err;
+
+	if (!slots)
+		return -ENOMEM;
+	mutex_lock(&t->lock);
+	err = pshare_table_rebuild_begin(t, slots, nslots,
+					 drop_hints ? t->nr_frames : t->nr_frames + t->nr_hints,
+					 pshare_keep_entry, drop_hints ? t : NULL);
+	if (err) {
+		mutex_unlock(&t->lock);
+		kvfree(slots);
+		return err;
+	}
+	for (;;) {
+		done = pshare_table_rebuild_step(t, PSHARE_REBUILD_STEP);
+		mutex_unlock(&t->lock);
+		if (done)
+			return 0;
+		delay = atomic_xchg(&pshare_rebuild_delay_ms, 0);
+		if (unlikely(delay))
+			msleep(delay);
+		cond_resched();
+		mutex_lock(&t->lock);
+	}
+}
+
 /* Insert, growing the table (and dropping stale hints) when it is full. */
 static int pshare_table_add(u64 key, unsigned long val)
 {
 	struct pshare_table *t = &pshare_table;
+	unsigned int tries;
+	unsigned long n;
 	int err;
 
-	mutex_lock(&t->lock);
-	err = pshare_table_insert(t, key, val);
-	if (err == -ENOSPC) {
-		unsigned long n = t->nr_frames + t->nr_hints + 1;
-
-		err = pshare_table_rebuild(t, pshare_table_size_for(n),
-					   pshare_keep_entry, NULL);
-		if (!err)
-			err = pshare_table_insert(t, key, val);
+	for (tries = 0; ; tries++) {
+		mutex_lock(&t->lock);
+		err = pshare_table_insert(t, key, val);
+		n = t->nr_frames + t->nr_hints + 1;
+		mutex_unlock(&t->lock);
+		if (err != -ENOSPC || tries == 3)
+			return err;
+		err = pshare_table_resize(n, false);
+		if (err && err != -ENOSPC)
+			return err;
 	}
-	mutex_unlock(&t->lock);
-	return err;
 }
 
 /* Replace a hint by another, or drop it when @new is 0. */
@@ -313,10 +380,13 @@ out:
 
 /*
  * Merge @page (locked, private frame of @ppn of @r) with the page a hint
- * names. A stale hint is replaced by one for the candidate.
+ * names. A stale hint is replaced by one for the candidate. Returns the
+ * hint's region, referenced, for the caller to put once it has unlocked
+ * @page: the last reference may evict the region, which locks frames.
  */
-static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
-			      struct page *page, u64 key, unsigned long hint)
+static struct pshare_region *pshare_merge_hint(struct pshare_region *r,
+					       pgoff_t ppn, struct page *page,
+					       u64 key, unsigned long hint)
 {
 	unsigned long mine = pshare_hint_val(r->id, ppn, pshare_scan_gen);
 	unsigned long hppn = pshare_hint_ppn(hint);
@@ -328,11 +398,11 @@ static void pshare_merge_hint(struct pshare_region *r, pgoff_t ppn,
 		/* Our own hint, content unchanged: just renew its stamp. */
 		if (hint != mine)
 			pshare_hint_replace(key, hint, mine);
-		return;
+		return NULL;
 	}
 
 	hr = pshare_region_get(pshare_hint_id(hint));
-	if (hr)
+	if (hr && pshare_same_domain(r, hr))
 		hpage = __pshare_entry_lock(hr, hppn, false);
 	if (hpage && !pshare_is_zero(hpage) && !pshare_frame_shared(hpage) &&
 	    pshare_key(pshare_page_hash(hpage), hr->domain) == key)
@@ -364,8 +434,7 @@ out:
 		unlock_page(hpage);
 		put_page(hpage);
 	}
-	if (hr)
-		pshare_region_put(hr);
+	return hr;
 }
 
 /*
@@ -374,6 +443,7 @@ out:
 static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 {
 	unsigned long pos = ULONG_MAX, val, hint = 0;
+	struct pshare_region *hr = NULL;
 	struct page *page, *frame = NULL;
 	u64 hash, key;
 
@@ -409,7 +479,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 		pshare_merge_frame(r, ppn, page, frame, key);
 		put_page(frame);
 	} else if (hint) {
-		pshare_merge_hint(r, ppn, page, key, hint);
+		hr = pshare_merge_hint(r, ppn, page, key, hint);
 	} else {
 		pshare_table_add(key, pshare_hint_val(r->id, ppn,
 						      pshare_scan_gen));
@@ -417,6 +487,8 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 out:
 	unlock_page(page);
 	put_page(page);
+	if (hr)
+		pshare_region_put(hr);
 }
 
 /* ----------------------------------------------------------------------
@@ -435,10 +507,12 @@ static void pshare_scan_wrapped(void)
 
 	mutex_lock(&t->lock);
 	n = t->nr_frames + t->nr_hints;
-	if (t->nslots > 4 * pshare_table_size_for(n))
-		pshare_table_rebuild(t, pshare_table_size_for(n),
-				     pshare_keep_entry, NULL);
+	if (t->nslots <= 4 * pshare_table_size_for(n))
+		n = 0;
 	mutex_unlock(&t->lock);
+	/* Only the scanner adds entries, and it is here: n stays enough. */
+	if (n)
+		pshare_table_resize(n, false);
 }
 
 /* Only the scanner thread itself is ever asked to stop. */
@@ -549,11 +623,14 @@ static int pshare_region_unmerge(struct pshare_region *r)
 
 		if (xa_is_value(entry) || !atomic_long_read(&r->pages_shared))
 			continue;
+again:
 		page = __pshare_entry_lock(r, ppn, false);
 		if (!page)
 			continue;
 		if (!pshare_is_zero(page) && pshare_frame_shared(page)) {
 			page = pshare_make_private(r, ppn, page);
+			if (page == ERR_PTR(-EAGAIN))
+				goto again;
 			if (IS_ERR(page)) {
 				err = PTR_ERR(page);
 				break;
@@ -574,12 +651,8 @@ static int pshare_region_unmerge(struct pshare_region *r)
 /* Drop every hint. Caller holds pshare_scan_mutex. */
 static void pshare_drop_hints(void)
 {
-	struct pshare_table *t = &pshare_table;
-
-	mutex_lock(&t->lock);
-	pshare_table_rebuild(t, pshare_table_size_for(t->nr_frames),
-			     pshare_keep_entry, t);
-	mutex_unlock(&t->lock);
+	/* Only the scanner adds entries, and it is stopped: enough room. */
+	pshare_table_resize(READ_ONCE(pshare_table.nr_frames), true);
 }
 
 /**
@@ -708,7 +781,8 @@ int pshare_scan_init(void)
 	zero = kzalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!zero)
 		return -ENOMEM;
-	pshare_zero_hash = xxh64(zero, PAGE_SIZE, 0);
+	pshare_hash_seed = get_random_u64();
+	pshare_zero_hash = xxh64(zero, PAGE_SIZE, pshare_hash_seed);
 	kfree(zero);
 
 	err = pshare_table_init(&pshare_table, 0);

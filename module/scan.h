@@ -24,6 +24,7 @@ extern unsigned int pshare_sleep_millisecs;
 extern bool pshare_merge_across_domains;
 extern unsigned int pshare_hash_bits;
 extern struct pshare_table pshare_table;
+extern atomic_t pshare_rebuild_delay_ms;
 
 int pshare_scan_set_run(unsigned int run);
 void pshare_scan_knobs_changed(void);

@@ -49,6 +49,7 @@ PSHARE_COUNTER_ATTR(merge_busy);
 PSHARE_COUNTER_ATTR(pages_paged);
 PSHARE_COUNTER_ATTR(paged_out);
 PSHARE_COUNTER_ATTR(paged_in);
+PSHARE_COUNTER_ATTR(fault_nomem_retries);
 
 static ssize_t memory_state_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -204,6 +205,7 @@ static struct attribute *pshare_attrs[] = {
 	&pages_paged_attr.attr,
 	&paged_out_attr.attr,
 	&paged_in_attr.attr,
+	&fault_nomem_retries_attr.attr,
 	NULL,
 };
 

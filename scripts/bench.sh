@@ -8,7 +8,10 @@
 # Figures only: nothing passes or fails. Under TCG the absolute numbers are
 # far below bare metal; the ratios are the point.
 #
-# In the same boot, bench/sharing_bench compares pshare's page sharing with
+# In the same boot, bench/fault_scaling measures how faults on untouched
+# guest RAM scale with threads in two regions (all zero entries share one
+# zero frame), with and without a memory hog;
+# bench/sharing_bench compares pshare's page sharing with
 # the kernel's KSM on the same content (merge rate per scanner CPU-second,
 # convergence time, metadata, scan cost against an xxh64 floor, COW break
 # latency), and scripts/guest/bench-guests.sh does the same with real,
@@ -57,6 +60,7 @@ set +e
 bash "$top/scripts/vm.sh" --kernel "$kernel" --log "$log" -- \
 	bash -c "'$top/build/bench/pshare_bench' -d /run/pshare -s $mib -r $reps > '$out'; s=\$?
 		{ echo; '$top/build/bench/sharing_bench' -d /run/pshare -s $sharing_mib; } >> '$out' || s=\$?
+		{ echo; '$top/build/bench/fault_scaling' -d /run/pshare; } >> '$out' || s=\$?
 		if [ $guests -gt 0 ]; then
 			{ echo; $guest_env bash '$top/scripts/guest/bench-guests.sh'; } >> '$out' || s=\$?
 		fi

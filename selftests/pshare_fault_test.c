@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #define FAILSLAB	"/sys/kernel/debug/failslab"
 #define FAILPAGE	"/sys/kernel/debug/fail_page_alloc"
@@ -460,6 +461,18 @@ TEST_F(fault, create_and_mount)
 	fi_all_freed(_metadata, self);
 }
 
+/*
+ * GUP turns a failed fault into EFAULT, and KVM then stops the guest: a
+ * shortage on the way to a paged-out page must be waited out instead.
+ */
+static void done_gup_never_fails(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(fault) *self, int res)
+{
+	(void)self;
+	EXPECT_EQ(0, res) TH_LOG("page-in through GUP failed with %s after one failed allocation",
+				 fi_res(res));
+}
+
 /* ----------------------------------------------------------------------
  * Faults and writes on holes, copy-on-write of the zero frame
  * ---------------------------------------------------------------------- */
@@ -543,6 +556,22 @@ static void done_write(struct __test_metadata *_metadata __attribute__((unused))
 		ps_fill(self->shadow[PG_WRITE], PS_PAGE, 92);
 }
 
+/* The same store through GUP, as KVM writes guest RAM: process_vm_writev(). */
+static int op_store_gup(FIXTURE_DATA(fault) *self)
+{
+	struct iovec local = { &fi_store.v, 1 };
+	struct iovec remote = { self->map + fi_store.pg * PS_PAGE + fi_store.off, 1 };
+
+	return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) == 1 ? 0 : errno;
+}
+
+static void done_store_gup(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
+			   int res)
+{
+	done_store(_metadata, self, res);
+	done_gup_never_fails(_metadata, self, res);
+}
+
 /* The page maps the zero frame (read first): a store breaks copy-on-write. */
 static void prep_zcow(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self)
 {
@@ -561,6 +590,9 @@ TEST_F(fault, faults_and_writes)
 		{ "read fault on a hole (zero frame)", prep_rfault, op_rfault, NULL, NULL },
 		{ "write(2) to a hole", prep_write, op_write, done_write, NULL },
 		{ "copy-on-write of the zero frame (fault)", prep_zcow, op_store, done_store, NULL },
+		{ "first write to a hole by GUP", prep_wfault, op_store_gup, done_store_gup, NULL },
+		{ "copy-on-write of the zero frame by GUP", prep_zcow, op_store_gup,
+		  done_store_gup, NULL },
 	};
 	size_t i;
 
@@ -781,6 +813,24 @@ static int op_pagein_fault(FIXTURE_DATA(fault) *self)
 }
 
 /*
+ * The page read through GUP, as KVM faults guest RAM: process_vm_readv()
+ * of this process's own mapping pins it with pin_user_pages_remote().
+ */
+static int op_pagein_gup(FIXTURE_DATA(fault) *self)
+{
+	unsigned char buf[PS_PAGE];
+	struct iovec local = { buf, PS_PAGE };
+	struct iovec remote = { self->map + PG_IN * PS_PAGE, PS_PAGE };
+	ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return errno;
+	if (n != (ssize_t)PS_PAGE || memcmp(buf, self->shadow[PG_IN], PS_PAGE))
+		return EIO;
+	return 0;
+}
+
+/*
  * The paging paths with the region paging to self->backing, named by
  * @where; page-out only with @pageout (page-out fails somewhere in a batch
  * of NP pages, so it takes as many rounds as the batch allocates).
@@ -788,11 +838,12 @@ static int op_pagein_fault(FIXTURE_DATA(fault) *self)
 static void fi_paging(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *self,
 		      const char *where, bool pageout)
 {
-	char names[3][64];
+	char names[4][64];
 	struct fi_path paths[] = {
 		{ names[0], prep_pageout, op_pageout, NULL, paged_by_us },
 		{ names[1], prep_pagein, op_pagein_read, NULL, NULL },
 		{ names[2], prep_pagein, op_pagein_fault, NULL, NULL },
+		{ names[3], prep_pagein, op_pagein_gup, done_gup_never_fails, NULL },
 	};
 	struct pshare_region_policy pol = {
 		.argsz = sizeof(pol), .flags = PSHARE_POLICY_MAX, .max_pages = 0,
@@ -804,6 +855,7 @@ static void fi_paging(struct __test_metadata *_metadata, FIXTURE_DATA(fault) *se
 	snprintf(names[0], sizeof(names[0]), "page-out (reclaim_now), %s", where);
 	snprintf(names[1], sizeof(names[1]), "page-in by read(2), %s", where);
 	snprintf(names[2], sizeof(names[2]), "page-in by a fault, %s", where);
+	snprintf(names[3], sizeof(names[3]), "page-in by GUP, %s", where);
 	for (pg = 1; pg < NP; pg++) {
 		ps_pwrite_page(_metadata, self->r.fd, pg, 100 + pg);
 		ps_fill(self->shadow[pg], PS_PAGE, 100 + pg);

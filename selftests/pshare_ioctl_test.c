@@ -7,6 +7,8 @@
  */
 #include "pshare_selftest.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/sysmacros.h>
 
 /* Bytes after the struct, for the argsz-larger-than-the-kernel cases. */
@@ -229,6 +231,60 @@ TEST_F(ioc, api_version_features)
 	EXPECT_EQ(0, a.reserved);
 	TH_LOG("api version %u features %#llx", a.version,
 	       (unsigned long long)a.features);
+}
+
+/* Flips the argsz of a shared struct pshare_api until told to stop. */
+struct ioc_flipper {
+	volatile struct pshare_api *a;
+	atomic_int stop;
+};
+
+static void *ioc_flip_main(void *arg)
+{
+	struct ioc_flipper *f = arg;
+
+	while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
+		f->a->argsz = 4;
+		f->a->argsz = sizeof(struct pshare_api);
+	}
+	return NULL;
+}
+
+/*
+ * argsz is read once: the size the kernel checked is the size it copies
+ * the answer back with, even while another thread changes the field. Read
+ * twice, a check passing on the full size and a copy-out sized by a later
+ * read of 4 would answer "success" and leave the output fields unwritten.
+ */
+TEST_F_TIMEOUT(ioc, argsz_read_once, 300)
+{
+	static struct pshare_api shared;
+	struct ioc_flipper f = { .a = &shared };
+	unsigned long i, ok = 0, einval = 0, unwritten = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, ioc_flip_main, &f));
+	for (i = 0; i < 200000; i++) {
+		shared.flags = 0;
+		shared.reserved = 0;
+		shared.version = 0;
+		if (ioctl(self->dev, PSHARE_IOC_API, (void *)&shared) == 0) {
+			ok++;
+			if (shared.version != PSHARE_API_VERSION)
+				unwritten++;
+		} else if (errno == EINVAL) {
+			einval++;
+		} else {
+			EXPECT_EQ(EINVAL, errno);
+			break;
+		}
+	}
+	atomic_store(&f.stop, 1);
+	pthread_join(t, NULL);
+	TH_LOG("%lu calls answered, %lu refused (argsz 4), %lu answered without their output",
+	       ok, einval, unwritten);
+	EXPECT_EQ(0, unwritten);
+	EXPECT_LT(0, ok);
 }
 
 TEST_F(ioc, api_argument_errors)

@@ -215,6 +215,34 @@ TEST_F(map, sigbus_beyond_eof)
 	munmap(p, PS_PAGE);
 }
 
+/*
+ * A region mapping is an ordinary file mapping: mremap() may grow it (the
+ * new pages beyond EOF are SIGBUS until the file grows), and mlock()
+ * locks it (QEMU's mem-lock=on: VmLck counts it).
+ */
+TEST_F(map, mremap_grows_and_mlock_locks)
+{
+	unsigned char *p;
+	long locked;
+
+	map_region(_metadata, self, 2);
+	memset(PG(self, 0), 0x11, PS_PAGE);
+	p = mremap(self->m, self->mlen, 4 * PS_PAGE, MREMAP_MAYMOVE);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mremap: %s", strerror(errno));
+	self->m = p;
+	self->mlen = 4 * PS_PAGE;
+	EXPECT_EQ(0x11, ps_touch(PG(self, 0)));
+	EXPECT_TRUE(raises_sigbus(PG(self, 3), false));
+	ASSERT_EQ(0, ftruncate(self->r.fd, 4 * PS_PAGE));
+	EXPECT_FALSE(raises_sigbus(PG(self, 3), true));
+
+	ASSERT_EQ(0, mlock(self->m, self->mlen)) TH_LOG("mlock: %s", strerror(errno));
+	locked = ps_status_kib("VmLck");
+	EXPECT_EQ(4 * PS_PAGE / 1024, locked) TH_LOG("VmLck %ld kB", locked);
+	EXPECT_EQ(0, munlock(self->m, self->mlen));
+	EXPECT_EQ(0, ps_status_kib("VmLck"));
+}
+
 /* A read fault on a hole maps the zero frame and allocates nothing. */
 TEST_F(map, read_fault_maps_zero_frame)
 {

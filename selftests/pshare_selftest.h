@@ -325,6 +325,25 @@ static inline long ps_nonzero(const void *p, size_t len)
 	return -1;
 }
 
+/* A "Name:  N kB" field of /proc/self/status, in kB; -1 when missing. */
+static inline long ps_status_kib(const char *name)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	size_t len = strlen(name);
+	char line[256];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 /* Read one byte through a mapping so the compiler cannot drop it. */
 static inline unsigned char ps_touch(const void *p)
 {

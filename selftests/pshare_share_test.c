@@ -12,6 +12,8 @@
  */
 #include "pshare_share.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mount.h>
 #include <sys/uio.h>
 
@@ -350,43 +352,58 @@ TEST_F_TIMEOUT(share, domains_of_two_mounts, SHARE_TIMEOUT)
 	/* The teardown unmerges and sets merge_across_domains back. */
 }
 
-/* A region moved to another domain by the ioctl merges only there. */
-TEST_F_TIMEOUT(share, domain_ioctl_separates, SHARE_TIMEOUT)
+/*
+ * Regions 0 and 1 of 4 pages each, region 1 moved to region 0's domain +
+ * @apart, every page filled with @seed: once scanned, each region has one
+ * shared frame of its own (2 shared, 6 sharing) and none in common.
+ * Returns region 0's domain.
+ */
+static __u32 merge_in_two_domains(struct __test_metadata *_metadata,
+				FIXTURE_DATA(share) *self, __u32 apart, long seed)
 {
-	long seeds[4] = { 5, 5, 5, 5 };
 	struct pshare_region_stats st0, st1;
 	int i, pg;
 
 	region_map(_metadata, self, 0, ps_mnt(), 4);
 	region_map(_metadata, self, 1, ps_mnt(), 4);
 	stats(_metadata, self, 0, &st0);
-	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain + 1000))
+	EXPECT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain + apart))
 		TH_LOG("SET_DOMAIN: %s", strerror(errno));
 	stats(_metadata, self, 1, &st1);
-	EXPECT_EQ(st0.domain + 1000, st1.domain);
+	EXPECT_EQ(st0.domain + apart, st1.domain);
 	for (i = 0; i < 2; i++)
 		for (pg = 0; pg < 4; pg++)
-			fill(self, i, pg, 5);
+			fill(self, i, pg, seed);
 
 	scan_start(_metadata);
 	EXPECT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_sharing) >= 6));
 	ps_wait_scans(_metadata, QUIET_SCANS);
 	EXPECT_EQ(2, DELTA(pages_shared));
 	EXPECT_EQ(6, DELTA(pages_sharing));
-	EXPECT_NE(ps_pfn(PG(0, 0)), ps_pfn(PG(1, 0)));
+	EXPECT_NE(ps_pfn(PG(0, 0)), ps_pfn(PG(1, 0)))
+		TH_LOG("domains %u and %u share a frame", st0.domain, st1.domain);
+	return st0.domain;
+}
+
+/* A region moved to another domain by the ioctl merges only there. */
+TEST_F_TIMEOUT(share, domain_ioctl_separates, SHARE_TIMEOUT)
+{
+	long seeds[4] = { 5, 5, 5, 5 };
+	struct pshare_region_stats st1;
+	__u32 d0 = merge_in_two_domains(_metadata, self, 1000, 5);
 
 	/* Busy while the region uses shared frames; nothing changes. */
-	EXPECT_EQ(-1, set_domain(self->dev, self->r[1].fd, st0.domain));
+	EXPECT_EQ(-1, set_domain(self->dev, self->r[1].fd, d0));
 	EXPECT_EQ(EBUSY, errno);
 	stats(_metadata, self, 1, &st1);
-	EXPECT_EQ(st0.domain + 1000, st1.domain);
+	EXPECT_EQ(d0 + 1000, st1.domain);
 
 	/* Unmerged, it can move back, and then merges with region 0. */
 	scan_unmerge(_metadata);
-	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, st0.domain))
+	ASSERT_EQ(0, set_domain(self->dev, self->r[1].fd, d0))
 		TH_LOG("SET_DOMAIN after unmerge: %s", strerror(errno));
 	stats(_metadata, self, 1, &st1);
-	EXPECT_EQ(st0.domain, st1.domain);
+	EXPECT_EQ(d0, st1.domain);
 	scan_start(_metadata);
 	EXPECT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_sharing) == 7));
 	ps_wait_scans(_metadata, QUIET_SCANS);
@@ -394,6 +411,97 @@ TEST_F_TIMEOUT(share, domain_ioctl_separates, SHARE_TIMEOUT)
 	EXPECT_EQ(ps_pfn(PG(0, 0)), ps_pfn(PG(1, 0)));
 	check_content(_metadata, self, 0, seeds);
 	check_content(_metadata, self, 1, seeds);
+}
+
+/*
+ * Domains stay apart when the debug knob shortens the hash: domains D and
+ * D + 256 have salts equal in their low 8 bits, so with hash_bits = 8 a
+ * key salted after the cut would be the same for the same content in both.
+ */
+TEST_F_TIMEOUT(share, domains_apart_with_short_hash, SHARE_TIMEOUT)
+{
+	long seeds[4] = { 7, 7, 7, 7 };
+
+	if (self->knobs.hash_bits < 0)
+		PS_SKIP("no " PS_HASH_BITS " (debugfs not mounted?)");
+	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "8"));
+	merge_in_two_domains(_metadata, self, 256, 7);
+	check_content(_metadata, self, 0, seeds);
+	check_content(_metadata, self, 1, seeds);
+	ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
+}
+
+#define PS_REBUILD_DELAY	"/sys/kernel/debug/pshare/rebuild_delay_ms"
+
+/* Writes the hash_bits knob (a rebuild that drops every hint), then says so. */
+struct rebuild_writer {
+	pthread_t tid;
+	int err;
+	atomic_int done;
+};
+
+static void *rebuild_writer_main(void *arg)
+{
+	struct rebuild_writer *w = arg;
+
+	w->err = ps_write_file(PS_HASH_BITS, "64");
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+/*
+ * A rebuild of a large hash table lets the table's lock go between its
+ * steps. Held up after its first step (debugfs rebuild_delay_ms, as a
+ * rebuild of millions of entries takes long), it does not hold up a
+ * copy-on-write break of a shared page, which takes the frame out of the
+ * table under that lock.
+ */
+TEST_F_TIMEOUT(share, table_rebuild_lets_cow_through, SHARE_TIMEOUT)
+{
+	const size_t pages = 16384;	/* hints: several steps of old slots */
+	struct rebuild_writer w;
+	size_t pg;
+	int i;
+
+	if (self->knobs.hash_bits < 0 || access(PS_REBUILD_DELAY, W_OK))
+		PS_SKIP("no " PS_REBUILD_DELAY " (debugfs not mounted, or an older module)");
+	region_map(_metadata, self, 0, ps_mnt(), pages);
+	region_map(_metadata, self, 1, ps_mnt(), 1);
+	/*
+	 * ps_fill() patterns repeat every 256 seeds: the page number makes
+	 * each page unique.
+	 */
+	for (pg = 1; pg < pages; pg++) {
+		fill(self, 0, pg, 1000 + pg);
+		memcpy(PG(0, pg), &pg, sizeof(pg));
+	}
+	fill(self, 0, 0, 42);
+	fill(self, 1, 0, 42);
+	scan_start(_metadata);
+	/* Hints come and go with the scan generations: half is plenty. */
+	ASSERT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_shared) == 1 &&
+				ps_sysfs("pages_hinted") >= (long long)pages / 2))
+		TH_LOG("pages_shared +%lld, pages_hinted %lld", DELTA(pages_shared),
+		       ps_sysfs("pages_hinted"));
+
+	ASSERT_EQ(0, ps_write_file(PS_REBUILD_DELAY, "8000"));
+	memset(&w, 0, sizeof(w));
+	ASSERT_EQ(0, pthread_create(&w.tid, NULL, rebuild_writer_main, &w));
+	/* The rebuild took the delay once the knob reads 0 again. */
+	for (i = 0; i < 1000 && ps_read_number(PS_REBUILD_DELAY) != 0; i++)
+		usleep(10 * 1000);
+	ASSERT_EQ(0, ps_read_number(PS_REBUILD_DELAY));
+
+	/* The second write is the frame's last user taking it back. */
+	memset(PG(0, 0), 0x5a, PS_PAGE);
+	memset(PG(1, 0), 0xa5, PS_PAGE);
+	EXPECT_EQ(0, atomic_load(&w.done))
+		TH_LOG("the copy-on-write breaks waited for the whole rebuild");
+	pthread_join(w.tid, NULL);
+	EXPECT_EQ(0, w.err);
+	EXPECT_EQ(0, DELTA(pages_shared));
+	EXPECT_EQ(0x5a, PG(0, 0)[PS_PAGE - 1]);
+	EXPECT_EQ(0xa5, PG(1, 0)[PS_PAGE - 1]);
 }
 
 /* Every documented error of PSHARE_IOC_REGION_SET_DOMAIN. */

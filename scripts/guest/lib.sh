@@ -154,6 +154,13 @@ region_pages() {
 	echo $((blocks / 8))
 }
 
+# region_stat REGION NAME: one number from `psharectl region` (empty if
+# psharectl or the region is missing).
+region_stat() {
+	"$top/userspace-tools/psharectl" region "$1" 2>/dev/null |
+		awk -v k="$2:" '$1 == k { print $2; exit }'
+}
+
 region_line() {
 	local ino
 	ino=$(stat -c %i "$1")

@@ -53,12 +53,6 @@ PLAN=9
 global() { cat "$sysfs/$1" 2>/dev/null || echo "?"; }
 mib()    { echo $(( $1 / 256 )); }
 
-# stat_field REGION NAME: one number from `psharectl region`.
-stat_field() {
-	"$psharectl" region "$1" 2>/dev/null |
-		awk -v k="$2:" '$1 == k { print $2; exit }'
-}
-
 # balloon_actual: the guest's RAM in bytes per query-balloon, or "?".
 balloon_actual() {
 	guest_qmp query-balloon 2>/dev/null || echo "?"
@@ -86,7 +80,7 @@ wait_actual() {
 wait_target() {
 	local region=$1 cmp=$2 pages=$3 end=$((SECONDS + $4)) t
 	while :; do
-		t=$(stat_field "$region" target_pages)
+		t=$(region_stat "$region" target_pages)
 		if [ -n "$t" ]; then
 			case $cmp in
 			lt) [ "$t" -lt "$pages" ] && return 0 ;;
@@ -166,8 +160,8 @@ else
 fi
 written=$(guest_last_line 'GUEST: wrote' | sed -n 's/.*wrote \([0-9]*\) MiB.*/\1/p')
 size=$((mem * 1048576))
-max=$(stat_field "$region" max_pages)
-full=$(stat_field "$region" pages_private)
+max=$(region_stat "$region" max_pages)
+full=$(region_stat "$region" pages_private)
 diag "region: $full pages private ($(mib "$full") MiB), max_pages $max, guest wrote ${written:-?} MiB"
 
 # --- 2: a limit below what is resident publishes a lower target -----------
@@ -177,10 +171,10 @@ limit=$((held - (full - want_pages)))
 echo "$limit" > "$sysfs/limit_pages"
 diag "limit_pages $limit (all regions hold $held pages; this one should give back $((full - want_pages)))"
 if wait_target "$region" lt "$max" 15; then
-	target=$(stat_field "$region" target_pages)
+	target=$(region_stat "$region" target_pages)
 	ok "limit below resident: target_pages $target ($(mib "$target") MiB) < max_pages $max"
 else
-	not_ok "limit below resident: target_pages stayed $(stat_field "$region" target_pages) (max_pages $max) for 15 s"
+	not_ok "limit below resident: target_pages stayed $(region_stat "$region" target_pages) (max_pages $max) for 15 s"
 fi
 diag "$("$psharectl" status 2>&1 | grep -E '^  (held |limit  |headroom )' | tr -s ' ' | paste -sd ';')"
 
@@ -231,12 +225,12 @@ released=$(( (${written:-0} - keep) * 256 * 3 / 4 ))
 [ "$released" -gt 0 ] && [ "$released" -lt "$need" ] && need=$released
 end=$((SECONDS + 60))
 while :; do
-	now=$(stat_field "$region" pages_private)
+	now=$(region_stat "$region" pages_private)
 	[ $((full - now)) -ge "$need" ] && break
 	[ "$SECONDS" -lt "$end" ] || break
 	sleep 1
 done
-diag "region: $full -> $now pages private ($(mib "$full") -> $(mib "$now") MiB); target_pages now $(stat_field "$region" target_pages)"
+diag "region: $full -> $now pages private ($(mib "$full") -> $(mib "$now") MiB); target_pages now $(region_stat "$region" target_pages)"
 if [ $((full - now)) -ge "$need" ]; then
 	ok "region pages_private fell by $(mib $((full - now))) MiB (>= $(mib "$need") MiB expected)"
 else
@@ -256,7 +250,7 @@ echo 0 > "$sysfs/limit_pages"
 if wait_target "$region" eq "$max" 15; then
 	ok "limit_pages 0: target_pages back to max_pages $max"
 else
-	not_ok "limit_pages 0: target_pages $(stat_field "$region" target_pages), not max_pages $max"
+	not_ok "limit_pages 0: target_pages $(region_stat "$region" target_pages), not max_pages $max"
 fi
 
 # --- 8: one agent round deflates -------------------------------------------

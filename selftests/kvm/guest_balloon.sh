@@ -11,8 +11,15 @@
 #   3. inflating virtio-balloon to leave the guest 256 MiB makes QEMU punch
 #      holes in the region: its resident pages fall by a clear amount;
 #   4. after deflating, the guest's kept data is still intact;
-#   5. after a guest reset (system_reset) it boots and verifies again;
-#   6. once QEMU is gone and the file removed, pshare's global counters fall
+#   5. given a backing file and a max far below what it holds, the region
+#      pages out;
+#   6. with the max lifted, the guest's faults bring its pages back in
+#      while the first frame allocations fail (debugfs frame_alloc_fail, a
+#      transient shortage): KVM's faults wait it out, the guest keeps
+#      running and verifies its data (QEMU stops a guest whose fault fails,
+#      "kvm run failed Bad address");
+#   7. after a guest reset (system_reset) it boots and verifies again;
+#   8. once QEMU is gone and the file removed, pshare's global counters fall
 #      back to where they were.
 #
 # Needs: /dev/kvm (kvm + kvm-amd/kvm-intel loaded), pshare mounted on
@@ -48,7 +55,7 @@ keep=${GUEST_KEEP_MIB:-48}
 GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$keep ${GUEST_APPEND:-}"
 mnt=/run/pshare
 sysfs=/sys/kernel/mm/pshare
-PLAN=10
+PLAN=12
 
 . "$top/scripts/guest/tap.sh"
 
@@ -71,10 +78,13 @@ scan_run=$(global run)
 if [ "$scan_run" != "?" ] && [ "$scan_run" != 0 ]; then
 	echo 0 > "$sysfs/run" && diag "stopped the pshare scanner (run was $scan_run)"
 fi
+backing=/tmp/kvm-balloon-backing-$$
+fail_knob=/sys/kernel/debug/pshare/frame_alloc_fail
 cleanup() {
 	[ "$scan_run" != "?" ] && [ "$scan_run" != 0 ] && echo "$scan_run" > "$sysfs/run"
+	[ -w "$fail_knob" ] && echo 0 > "$fail_knob"
 	guest_stop
-	rm -f "$region"
+	rm -f "$region" "$backing"
 	[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
 }
 trap cleanup EXIT
@@ -191,7 +201,62 @@ else
 fi
 diag "region after deflation: $(mib "$(region_pages "$region")") MiB resident"
 
-# --- 9: reboot -----------------------------------------------------------
+# --- 9: paged out ------------------------------------------------------
+# A max of 8 MiB pages out nearly all the region holds; the guest, which
+# re-verifies its kept data every few seconds, pages part of it back in and
+# out while this runs.
+psharectl=$top/userspace-tools/psharectl
+paged=0
+if [ ! -x "$psharectl" ]; then
+	skip "region pages out to its backing file" "$psharectl not built"
+elif ! "$psharectl" backing "$region" "$backing" >/dev/null ||
+     ! "$psharectl" policy "$region" --max 8M >/dev/null; then
+	not_ok "region pages out to its backing file (psharectl backing/policy failed)"
+else
+	end=$((SECONDS + 180))
+	while paged=$(region_stat "$region" pages_paged); [ "${paged:-0}" -lt 8192 ]; do
+		[ "$SECONDS" -lt "$end" ] || break
+		sleep 1
+	done
+	if [ "${paged:-0}" -ge 8192 ] && guest_alive; then
+		ok "region paged out $(mib "$paged") MiB to its backing file under a max of 8 MiB"
+	else
+		not_ok "region pages out to its backing file (pages_paged ${paged:-?} after 180 s, >= 8192 expected)"
+		dump_guest
+	fi
+fi
+
+# --- 10: page-in through a transient shortage ----------------------------
+if [ "${paged:-0}" -lt 8192 ]; then
+	skip "guest faults wait out failed frame allocations" "nothing paged out"
+elif [ ! -w "$fail_knob" ]; then
+	skip "guest faults wait out failed frame allocations" "no $fail_knob (debugfs not mounted, or an older module)"
+else
+	num() { case $1 in ''|*[!0-9]*) echo 0 ;; *) echo "$1" ;; esac; }
+	retries0=$(num "$(global fault_nomem_retries)")
+	in0=$(num "$(region_stat "$region" paged_in)")
+	echo 20 > "$fail_knob"
+	"$psharectl" policy "$region" --max default >/dev/null
+	end=$((SECONDS + 120))
+	while [ "$(cat "$fail_knob")" != 0 ] && [ "$SECONDS" -lt "$end" ]; do
+		sleep 1
+	done
+	left=$(cat "$fail_knob")
+	echo 0 > "$fail_knob"
+	status=$(guest_qmp query-status 2>/dev/null)
+	retries=$(( $(num "$(global fault_nomem_retries)") - retries0 ))
+	in=$(( $(num "$(region_stat "$region" paged_in)") - in0 ))
+	diag "20 frame allocations failed ($left not reached in 120 s); fault_nomem_retries +$retries, paged_in +$in, guest status: ${status:-?}"
+	if [ "$left" = 0 ] && [ "$retries" -gt 0 ] && guest_reverified 1 180 &&
+	   guest_qmp query-status 2>/dev/null | grep -q running; then
+		ok "guest faults waited out 20 failed frame allocations ($retries retries) and the guest verified its data"
+	else
+		not_ok "guest faults wait out 20 failed frame allocations and the guest keeps running (status ${status:-?}, $retries retries)"
+		dump_guest
+	fi
+fi
+
+# --- 11: reboot ----------------------------------------------------------
 t0=$SECONDS
 if guest_qmp system_reset && guest_wait 'GUEST: init started' 2 300 &&
    guest_wait 'GUEST: verify (ok|FAILED)' 2 420 &&
@@ -202,7 +267,7 @@ else
 	dump_guest
 fi
 
-# --- 10: everything is released -----------------------------------------
+# --- 12: everything is released -----------------------------------------
 guest_stop
 rm -f "$region"
 after_regions=$(global regions)
