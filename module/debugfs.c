@@ -32,9 +32,14 @@
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 
-#include "pshare.h"
-#include "scan.h"
+#include "control.h"
+#include "paging.h"
+#include "pmap.h"
 #include "reclaim.h"
+#include "region.h"
+#include "sample.h"
+#include "scan.h"
+#include "share.h"
 
 static struct dentry *pshare_debugfs_root;
 

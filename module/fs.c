@@ -23,27 +23,10 @@
 #include <linux/uio.h>
 #include <linux/pshare.h>
 
-#include "pshare.h"
-#include "hash.h"
-
-/**
- * struct pshare_mount_opts - mount options and state of one pshare mount
- * @uid:	owner of the root directory
- * @gid:	group of the root directory
- * @mode:	permission bits of the root directory
- * @domain:	sharing domain of new regions: one per mount
- * @dying:	the superblock is being shut down: workers must not take
- *		references to its regions any more
- * @rcu:	freed after a grace period: workers read @dying under RCU
- */
-struct pshare_mount_opts {
-	kuid_t uid;
-	kgid_t gid;
-	umode_t mode;
-	u32 domain;
-	bool dying;
-	struct rcu_head rcu;
-};
+#include "fs.h"
+#include "paging.h"
+#include "pmap.h"
+#include "region.h"
 
 /* The last sharing domain given to a mount. */
 static atomic_t pshare_last_domain = ATOMIC_INIT(0);
@@ -53,9 +36,6 @@ static atomic_t pshare_last_domain = ATOMIC_INIT(0);
 /* Region inodes, allocated with the region around them. */
 static struct kmem_cache *pshare_inode_cachep;
 
-LIST_HEAD(pshare_regions);
-DEFINE_MUTEX(pshare_regions_lock);
-
 static const struct inode_operations pshare_dir_inode_ops;
 static const struct inode_operations pshare_file_inode_ops;
 static const struct file_operations pshare_file_ops;
@@ -64,14 +44,6 @@ static const struct super_operations pshare_super_ops;
 bool pshare_is_region_file(struct file *file)
 {
 	return file->f_op == &pshare_file_ops;
-}
-
-/* Caller holds rcu_read_lock() and a pointer to one of @sb's inodes. */
-bool pshare_sb_dying(struct super_block *sb)
-{
-	struct pshare_mount_opts *opts = READ_ONCE(sb->s_fs_info);
-
-	return !opts || READ_ONCE(opts->dying);
 }
 
 /* ----------------------------------------------------------------------
@@ -96,22 +68,14 @@ static struct inode *pshare_get_inode(struct super_block *sb,
 
 	switch (mode & S_IFMT) {
 	case S_IFREG: {
-		struct pshare_region *r = pshare_region(inode);
 		struct pshare_mount_opts *opts = sb->s_fs_info;
 
-		if (xa_alloc(&pshare_region_ids, &r->id, r,
-			     XA_LIMIT(1, PSHARE_REGION_ID_MAX), GFP_KERNEL)) {
-			r->id = 0;
+		if (pshare_region_register(pshare_region(inode), opts->domain)) {
 			iput(inode);
 			return NULL;
 		}
-		r->domain = opts->domain;
 		inode->i_op = &pshare_file_inode_ops;
 		inode->i_fop = &pshare_file_ops;
-		mutex_lock(&pshare_regions_lock);
-		list_add_tail(&pshare_region(inode)->node, &pshare_regions);
-		mutex_unlock(&pshare_regions_lock);
-		atomic_long_inc(&pshare_stats.regions);
 		break;
 	}
 	case S_IFDIR:
@@ -145,12 +109,9 @@ static void pshare_evict_inode(struct inode *inode)
 	struct pshare_region *r = pshare_region(inode);
 
 	if (S_ISREG(inode->i_mode) && r->id) {
-		xa_erase(&pshare_region_ids, r->id);
-		mutex_lock(&pshare_regions_lock);
-		list_del_init(&r->node);
-		mutex_unlock(&pshare_regions_lock);
-		pshare_region_destroy(r);
-		atomic_long_dec(&pshare_stats.regions);
+		pshare_region_unregister(r);
+		pshare_pmap_destroy(r);
+		pshare_region_drop_backing(r);
 	}
 	clear_inode(inode);
 }
@@ -481,7 +442,7 @@ static void pshare_kill_sb(struct super_block *sb)
 
 	if (opts) {
 		WRITE_ONCE(opts->dying, true);
-		pshare_drain_workers();
+		pshare_regions_drain();
 	}
 	pshare_kill_pinned_super(sb);
 	if (opts)

@@ -15,7 +15,13 @@
 #include <linux/uaccess.h>
 #include <linux/pshare.h>
 
-#include "pshare.h"
+#include "control.h"
+#include "fs.h"
+#include "paging.h"
+#include "reclaim.h"
+#include "region.h"
+#include "sample.h"
+#include "scan.h"
 
 /* Largest argsz accepted: a struct may grow, but not without bound. */
 #define PSHARE_ARGSZ_MAX	PAGE_SIZE

@@ -12,7 +12,12 @@
 
 #include <linux/module.h>
 
-#include "pshare.h"
+#include "control.h"
+#include "fs.h"
+#include "pmap.h"
+#include "reclaim.h"
+#include "sample.h"
+#include "scan.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
@@ -29,15 +34,15 @@ static int __init pshare_init(void)
 	err = pshare_scan_init();
 	if (err)
 		goto out_pmap;
-	err = pshare_reclaim_init();
-	if (err)
-		goto out_scan;
 	err = pshare_sample_init();
 	if (err)
-		goto out_reclaim;
-	err = pshare_sysfs_init();
+		goto out_scan;
+	err = pshare_reclaim_init();
 	if (err)
 		goto out_sample;
+	err = pshare_sysfs_init();
+	if (err)
+		goto out_reclaim;
 	pshare_debugfs_init();
 	err = pshare_dev_init();
 	if (err)
@@ -52,10 +57,10 @@ out_dev:
 out_debugfs:
 	pshare_debugfs_exit();
 	pshare_sysfs_exit();
-out_sample:
-	pshare_sample_exit();
 out_reclaim:
 	pshare_reclaim_exit();
+out_sample:
+	pshare_sample_exit();
 out_scan:
 	pshare_scan_exit();
 out_pmap:
@@ -69,8 +74,8 @@ static void __exit pshare_exit(void)
 	pshare_dev_exit();
 	pshare_debugfs_exit();
 	pshare_sysfs_exit();
-	pshare_sample_exit();
 	pshare_reclaim_exit();
+	pshare_sample_exit();
 	pshare_scan_exit();
 	pshare_pmap_exit();
 }

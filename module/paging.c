@@ -37,7 +37,9 @@
 #include <linux/sched/signal.h>
 #include <linux/pshare.h>
 
-#include "pshare.h"
+#include "paging.h"
+#include "pmap.h"
+#include "region.h"
 #include "trace.h"
 
 /* Compare a frame with a buffer of PAGE_SIZE bytes. */
@@ -48,12 +50,6 @@ static int pshare_page_cmp_buf(struct page *page, const void *buf)
 
 	kunmap_local(addr);
 	return diff;
-}
-
-static void pshare_account_paged(struct pshare_region *r, long nr)
-{
-	atomic_long_add(nr, &r->pages_paged);
-	atomic_long_add(nr, &pshare_stats.pages_paged);
 }
 
 /* Does a region other than @r page to @inode? Caller holds pshare_regions_lock. */
@@ -225,10 +221,7 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 		page = NULL;
 		goto out;
 	}
-	pshare_move_begin(r);
-	pshare_account_paged(r, -1);
-	pshare_account_private(r, 1);
-	pshare_move_end(r);
+	pshare_account_move(r, PSHARE_COUNT_PAGED, PSHARE_COUNT_PRIVATE);
 	atomic_long_inc(&r->paged_in);
 	atomic_long_inc(&pshare_stats.paged_in);
 	trace_pshare_page_in(r, ppn);
@@ -294,10 +287,7 @@ static int pshare_page_out_one(struct pshare_region *r, pgoff_t ppn,
 		goto out;
 	/* Replacing a present entry allocates nothing. */
 	xa_store(&r->pmap, ppn, pshare_paged_entry(++r->paged_gen), GFP_NOWAIT);
-	pshare_move_begin(r);
-	pshare_frame_unuse(r, page);
-	pshare_account_paged(r, 1);
-	pshare_move_end(r);
+	pshare_frame_unuse(r, page, PSHARE_COUNT_PAGED);
 	put_page(page);		/* the pmap's reference */
 	atomic_long_inc(&r->paged_out);
 	atomic_long_inc(&pshare_stats.paged_out);

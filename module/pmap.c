@@ -96,7 +96,11 @@
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 
-#include "pshare.h"
+#include "paging.h"
+#include "pmap.h"
+#include "region.h"
+#include "sample.h"
+#include "share.h"
 #include "trace.h"
 
 struct page *pshare_zero_page;
@@ -148,101 +152,27 @@ void pshare_frame_discard(struct page *page)
 	put_page(page);
 }
 
-void pshare_account_private(struct pshare_region *r, long nr)
-{
-	atomic_long_add(nr, &r->pages_private);
-	atomic_long_add(nr, &pshare_stats.pages_private);
-}
-
-static void pshare_account_zero(struct pshare_region *r, long nr)
-{
-	atomic_long_add(nr, &r->pages_zero);
-	atomic_long_add(nr, &pshare_stats.pages_zero);
-}
-
-static void pshare_account_shared(struct pshare_region *r, long nr)
-{
-	atomic_long_add(nr, &r->pages_shared);
-	atomic_long_add(nr, &pshare_stats.sharing_refs);
-}
-
-/*
- * A page going from one counter of @r to another (private to shared,
- * shared to private, private to paged, ...) changes two counters, and a
- * reader of the region's statistics must see it in exactly one of them.
- * Such moves are bracketed by these two: they take no lock, any number
- * may run at once, and pshare_region_counts() reads again while a move
- * overlaps its reads. A page entering or leaving the counters altogether
- * changes one counter and needs no bracket.
- */
-void pshare_move_begin(struct pshare_region *r)
-{
-	atomic_long_inc(&r->moves_begun);
-	smp_mb__after_atomic();		/* pairs with the read of moves_begun */
-}
-
-void pshare_move_end(struct pshare_region *r)
-{
-	smp_mb__before_atomic();	/* pairs with the read of moves_done */
-	atomic_long_inc(&r->moves_done);
-}
-
-/*
- * pshare_region_counts - the page counters of @r as one snapshot
- *
- * moves_done is read before the counters and moves_begun after them. If
- * the two are equal, every move begun by the second read had finished by
- * the first: none changed a counter in between. Moves are a few
- * instructions long, so a retry is rare; after a few, the reader sleeps a
- * tick, so that a mover preempted in the middle can finish even under a
- * reader of higher priority on the same CPU. Process context only.
- */
-void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c)
-{
-	unsigned int tries = 0;
-	long done;
-
-	might_sleep();
-	for (;;) {
-		done = atomic_long_read(&r->moves_done);
-		smp_rmb();	/* pairs with pshare_move_end() */
-		c->private = atomic_long_read(&r->pages_private);
-		c->zero = atomic_long_read(&r->pages_zero);
-		c->shared = atomic_long_read(&r->pages_shared);
-		c->paged = atomic_long_read(&r->pages_paged);
-		smp_rmb();	/* pairs with pshare_move_begin() */
-		if (atomic_long_read(&r->moves_begun) == done)
-			return;
-		if (++tries < 16)
-			cpu_relax();
-		else
-			schedule_timeout_uninterruptible(1);
-	}
-}
-
-/*
- * pshare_frame_unuse - account that one PPN of @r no longer uses @page
+/**
+ * pshare_frame_unuse - one PPN of @r no longer uses @page
+ * @r: the region
+ * @page: the frame the PPN's entry pointed at
+ * @to: the counter the PPN moves to (PSHARE_COUNT_NONE: it is a hole now)
  *
  * The caller holds the page lock, has already changed the PPN's entry, and
  * drops the pmap's reference to the frame after unlocking it.
  */
-void pshare_frame_unuse(struct pshare_region *r, struct page *page)
+void pshare_frame_unuse(struct pshare_region *r, struct page *page,
+			enum pshare_count to)
 {
 	unsigned long users = pshare_frame_users(page);
 
-	if (pshare_is_zero(page)) {
-		pshare_account_zero(r, -1);
+	pshare_account_move(r, pshare_frame_count(page), to);
+	if (pshare_is_zero(page))
 		return;
-	}
 	VM_BUG_ON_PAGE(!PageLocked(page) || !users, page);
-	if (pshare_frame_shared(page)) {
-		pshare_account_shared(r, -1);
-		/* The last user is leaving: the frame is about to be freed. */
-		if (users == 1)
-			pshare_share_forget(page);
-	} else {
-		pshare_account_private(r, -1);
-	}
+	/* The last user of a shared frame is leaving: it is about to go. */
+	if (pshare_frame_shared(page) && users == 1)
+		pshare_share_forget(page);
 	set_page_private(page, page_private(page) - 1);
 }
 
@@ -386,10 +316,7 @@ static struct page *pshare_zero_break(struct pshare_region *r, pgoff_t ppn)
 		pshare_frame_discard(new);
 		return xa_is_err(prev) ? ERR_PTR(xa_err(prev)) : NULL;
 	}
-	pshare_move_begin(r);
-	pshare_account_zero(r, -1);
-	pshare_account_private(r, 1);
-	pshare_move_end(r);
+	pshare_account_move(r, PSHARE_COUNT_ZERO, PSHARE_COUNT_PRIVATE);
 	atomic_long_inc(&r->cow_breaks);
 	atomic_long_inc(&pshare_stats.cow_breaks);
 	trace_pshare_cow_break(r, ppn, true);
@@ -402,10 +329,7 @@ static struct page *pshare_zero_break(struct pshare_region *r, pgoff_t ppn)
 static void pshare_share_take_back(struct pshare_region *r, struct page *page)
 {
 	pshare_share_forget(page);
-	pshare_move_begin(r);
-	pshare_account_shared(r, -1);
-	pshare_account_private(r, 1);
-	pshare_move_end(r);
+	pshare_account_move(r, PSHARE_COUNT_SHARED, PSHARE_COUNT_PRIVATE);
 }
 
 /*
@@ -459,10 +383,7 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 		put_page(old);
 		return ERR_PTR(xa_err(prev));
 	}
-	pshare_move_begin(r);
-	pshare_frame_unuse(r, old);
-	pshare_account_private(r, 1);
-	pshare_move_end(r);
+	pshare_frame_unuse(r, old, PSHARE_COUNT_PRIVATE);
 	atomic_long_inc(&r->cow_breaks);
 	atomic_long_inc(&pshare_stats.cow_breaks);
 	trace_pshare_cow_break(r, ppn, false);
@@ -534,7 +455,7 @@ static struct page *pshare_hole_zero(struct pshare_region *r, pgoff_t ppn)
 		put_page(page);
 		return xas_error(&xas) ? ERR_PTR(xas_error(&xas)) : NULL;
 	}
-	pshare_account_zero(r, 1);
+	pshare_account_move(r, PSHARE_COUNT_NONE, PSHARE_COUNT_ZERO);
 	return page;
 }
 
@@ -558,7 +479,7 @@ static struct page *pshare_hole_fill(struct pshare_region *r, pgoff_t ppn)
 		pshare_frame_discard(page);
 		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : NULL;
 	}
-	pshare_account_private(r, 1);
+	pshare_account_move(r, PSHARE_COUNT_NONE, PSHARE_COUNT_PRIVATE);
 	return page;
 }
 
@@ -688,22 +609,24 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 			if (entry == PSHARE_ZERO_ENTRY) {
 				if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) ==
 				    entry) {
-					pshare_account_zero(r, -1);
+					pshare_account_move(r, PSHARE_COUNT_ZERO,
+							    PSHARE_COUNT_NONE);
 					zeros = true;
 					break;
 				}
 			} else if (pshare_entry_paged(entry)) {
 				if (xa_cmpxchg(&r->pmap, index, entry, NULL, 0) ==
 				    entry) {
-					atomic_long_dec(&r->pages_paged);
-					atomic_long_dec(&pshare_stats.pages_paged);
+					pshare_account_move(r, PSHARE_COUNT_PAGED,
+							    PSHARE_COUNT_NONE);
 					break;
 				}
 			} else {
 				page = __pshare_entry_lock(r, index, false);
 				if (page) {
 					xa_erase(&r->pmap, index);
-					pshare_frame_unuse(r, page);
+					pshare_frame_unuse(r, page,
+							   PSHARE_COUNT_NONE);
 					unlock_page(page);
 					pshare_frame_put_entry(page);
 					put_page(page);
@@ -802,37 +725,12 @@ void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
 	/* Replacing a present entry allocates nothing and cannot fail. */
 	prev = xa_store(&r->pmap, ppn, pshare_entry_of(new), GFP_NOWAIT);
 	WARN_ON_ONCE(prev != old);
-	pshare_move_begin(r);
-	pshare_frame_unuse(r, old);
-	if (pshare_is_zero(new)) {
-		pshare_account_zero(r, 1);
-	} else {
+	pshare_frame_unuse(r, old, pshare_frame_count(new));
+	if (!pshare_is_zero(new)) {
 		get_page(new);
 		set_page_private(new, page_private(new) + 1);
-		pshare_account_shared(r, 1);
 	}
-	pshare_move_end(r);
 	put_page(old);
-}
-
-/**
- * pshare_frame_make_shared - turn @page, private to one PPN of @r, into a
- * shared frame of the hash table under @key
- *
- * The caller holds the page lock, and inserts the frame in the table.
- */
-void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
-			      u64 key)
-{
-	VM_BUG_ON_PAGE(pshare_frame_shared(page) ||
-		       pshare_frame_users(page) != 1, page);
-	pshare_frame_set_key(page, key);
-	set_page_private(page, page_private(page) | PSHARE_FRAME_SHARED);
-	pshare_move_begin(r);
-	pshare_account_private(r, -1);
-	pshare_account_shared(r, 1);
-	pshare_move_end(r);
-	atomic_long_inc(&pshare_stats.frames_shared);
 }
 
 /* ----------------------------------------------------------------------
@@ -840,40 +738,8 @@ void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
  * ----------------------------------------------------------------------
  */
 
-void pshare_region_init(struct pshare_region *r)
-{
-	/*
-	 * Charged to the task whose fault or write adds the entry: a zero
-	 * entry costs no frame, but the pmap nodes for a sparse region do.
-	 */
-	xa_init_flags(&r->pmap, XA_FLAGS_ACCOUNT);
-	r->id = 0;
-	r->domain = 0;
-	atomic_long_set(&r->pages_private, 0);
-	atomic_long_set(&r->pages_zero, 0);
-	atomic_long_set(&r->pages_shared, 0);
-	atomic_long_set(&r->cow_breaks, 0);
-	r->shares = PSHARE_DEFAULT;
-	r->min_pages = 0;
-	r->max_pages = PSHARE_DEFAULT;
-	r->target = PSHARE_DEFAULT;
-	memset(&r->sample, 0, sizeof(r->sample));
-	r->sample.fast = r->sample.slow = r->sample.last = 1000;
-	r->backing = NULL;
-	spin_lock_init(&r->backing_lock);
-	mutex_init(&r->paging_lock);
-	atomic_long_set(&r->pages_paged, 0);
-	r->paged_gen = 0;
-	atomic_long_set(&r->paged_out, 0);
-	atomic_long_set(&r->paged_in, 0);
-	r->reclaim_cursor = 0;
-	atomic_long_set(&r->moves_begun, 0);
-	atomic_long_set(&r->moves_done, 0);
-	INIT_LIST_HEAD(&r->node);
-}
-
 /* Free every frame of a region whose inode is being evicted. */
-void pshare_region_destroy(struct pshare_region *r)
+void pshare_pmap_destroy(struct pshare_region *r)
 {
 	struct address_space *mapping = r->vfs_inode.i_mapping;
 
@@ -881,7 +747,6 @@ void pshare_region_destroy(struct pshare_region *r)
 	pshare_pmap_remove(r, 0, ULONG_MAX);
 	filemap_invalidate_unlock(mapping);
 	xa_destroy(&r->pmap);
-	pshare_region_drop_backing(r);
 }
 
 /**

@@ -180,12 +180,32 @@ struct pshare_global_stats {
 
 extern struct pshare_global_stats pshare_stats;
 
-/* All live regions, for debugfs. */
-extern struct list_head pshare_regions;
-extern struct mutex pshare_regions_lock;
+/**
+ * struct pshare_mount_opts - mount options and state of one pshare mount
+ * @uid:	owner of the root directory
+ * @gid:	group of the root directory
+ * @mode:	permission bits of the root directory
+ * @domain:	sharing domain of new regions: one per mount
+ * @dying:	the superblock is being shut down: workers must not take
+ *		references to its regions any more
+ * @rcu:	freed after a grace period: workers read @dying under RCU
+ */
+struct pshare_mount_opts {
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	u32 domain;
+	bool dying;
+	struct rcu_head rcu;
+};
 
-/* Live regions by id, for hints and the scanner's cursor. */
-extern struct xarray pshare_region_ids;
+/* Caller holds rcu_read_lock() and a pointer to one of @sb's inodes. */
+static inline bool pshare_sb_dying(struct super_block *sb)
+{
+	struct pshare_mount_opts *opts = READ_ONCE(sb->s_fs_info);
+
+	return !opts || READ_ONCE(opts->dying);
+}
 
 /*
  * page->private of a frame: the number of PPNs whose entry points at it,
@@ -229,100 +249,5 @@ static inline bool pshare_is_zero(struct page *page)
 {
 	return page == pshare_zero_page;
 }
-
-/* fs.c */
-int pshare_fs_init(void);
-void pshare_fs_exit(void);
-bool pshare_is_region_file(struct file *file);
-bool pshare_sb_dying(struct super_block *sb);
-void pshare_drain_workers(void);
-
-/* pmap.c: frames, the fault path, and pmap updates */
-int pshare_pmap_init(void);
-void pshare_pmap_exit(void);
-void pshare_region_init(struct pshare_region *r);
-void pshare_region_destroy(struct pshare_region *r);
-int pshare_region_mmap(struct file *file, struct vm_area_struct *vma);
-ssize_t pshare_region_read(struct pshare_region *r, loff_t pos,
-			   struct iov_iter *to);
-ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
-			    struct iov_iter *from);
-int pshare_region_resize(struct pshare_region *r, loff_t newsize);
-int pshare_region_punch(struct pshare_region *r, loff_t pos, loff_t len);
-struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn);
-struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
-				 bool page_in);
-void pshare_frame_unuse(struct pshare_region *r, struct page *page);
-extern atomic_t pshare_frame_alloc_fail;
-struct page *pshare_frame_alloc(void);
-void pshare_frame_discard(struct page *page);
-void pshare_account_private(struct pshare_region *r, long nr);
-void pshare_move_begin(struct pshare_region *r);
-void pshare_move_end(struct pshare_region *r);
-
-/* The page counters of a region at one moment. */
-struct pshare_counts {
-	long private;
-	long zero;
-	long shared;
-	long paged;
-};
-
-void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c);
-bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn);
-struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
-				 struct page *page);
-int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
-			struct page *page);
-void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
-			 struct page *old, struct page *new);
-void pshare_frame_make_shared(struct pshare_region *r, struct page *page,
-			      u64 key);
-
-/* paging.c: pshare's own paging to a backing file per region */
-int pshare_region_set_backing(struct pshare_region *r, int fd);
-void pshare_region_drop_backing(struct pshare_region *r);
-extern atomic_t pshare_pagein_delay_ms;
-struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn);
-long pshare_page_out(struct pshare_region *r, long nr);
-
-/* sample.c: active memory estimation */
-int pshare_sample_init(void);
-void pshare_sample_exit(void);
-void pshare_sample_touch(struct pshare_region *r, pgoff_t ppn);
-u32 pshare_active_estimate(struct pshare_region *r);
-u32 pshare_active_current(struct pshare_region *r);
-void pshare_sample_drain(void);
-
-/* reclaim.c: allocation, pressure and the reclaimer */
-int pshare_reclaim_init(void);
-void pshare_reclaim_exit(void);
-void pshare_reclaim_kick(void);
-void pshare_reclaim_drain(void);
-u64 pshare_region_shares(struct pshare_region *r);
-u64 pshare_region_max(struct pshare_region *r);
-int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,
-			     u64 min, u64 max);
-
-/* scan.c: the scanner, the hash table's owner, and sharing domains */
-int pshare_scan_init(void);
-void pshare_scan_exit(void);
-void pshare_share_forget(struct page *page);
-struct pshare_region *pshare_region_get_next(unsigned long *id);
-void pshare_region_put(struct pshare_region *r);
-int pshare_region_set_domain(struct pshare_region *r, u32 domain);
-unsigned long pshare_pages_hinted(void);
-
-/* ioctl.c */
-int pshare_dev_init(void);
-void pshare_dev_exit(void);
-
-/* sysfs.c */
-int pshare_sysfs_init(void);
-void pshare_sysfs_exit(void);
-
-/* debugfs.c */
-void pshare_debugfs_init(void);
-void pshare_debugfs_exit(void);
 
 #endif /* _PSHARE_H */

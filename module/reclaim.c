@@ -37,8 +37,10 @@
 #include <linux/workqueue.h>
 #include <linux/pshare.h>
 
-#include "pshare.h"
+#include "paging.h"
 #include "reclaim.h"
+#include "region.h"
+#include "sample.h"
 #include "trace.h"
 
 /* Pages all regions may hold together; 0: no limit. */
@@ -48,7 +50,6 @@ unsigned long pshare_limit_pages;
 unsigned int pshare_idle_tax_percent = 75;
 
 /* Work queue of the reclaimer and the sampler. */
-struct workqueue_struct *pshare_wq;
 
 /* The shrinker through which the host's memory pressure reaches pshare. */
 static struct shrinker *pshare_shrinker;
@@ -214,6 +215,7 @@ static bool pshare_reclaim_round(void)
 		goto out_free;
 
 	mutex_lock(&pshare_reclaim_mutex);
+	down_read(&pshare_regions_walk);
 	n = pshare_collect(regions, max);
 	for (i = 0; i < n; i++) {
 		struct pshare_region *r = regions[i];
@@ -278,9 +280,10 @@ static bool pshare_reclaim_round(void)
 		if (done == PSHARE_PAGEOUT_BATCH)
 			again = true;
 	}
-	/* Inside the mutex: pshare_reclaim_drain() relies on it. */
+	/* Inside the walk: pshare_regions_drain() relies on it. */
 	for (i = 0; i < n; i++)
 		pshare_region_put(regions[i]);
+	up_read(&pshare_regions_walk);
 	mutex_unlock(&pshare_reclaim_mutex);
 out_free:
 	kfree(alloc);
@@ -311,13 +314,6 @@ void pshare_reclaim_now(void)
 void pshare_reclaim_kick(void)
 {
 	mod_delayed_work(pshare_wq, &pshare_reclaim_work, 0);
-}
-
-/* Wait until no reclaim round holds region references. */
-void pshare_reclaim_drain(void)
-{
-	mutex_lock(&pshare_reclaim_mutex);
-	mutex_unlock(&pshare_reclaim_mutex);
 }
 
 /*
@@ -354,19 +350,12 @@ static unsigned long pshare_shrink_scan(struct shrinker *s,
 
 int pshare_reclaim_init(void)
 {
-	/* Two at a time: a long page-out round must not hold up sampling. */
-	pshare_wq = alloc_workqueue("pshare", WQ_UNBOUND | WQ_MEM_RECLAIM |
-				    WQ_FREEZABLE, 2);
-	if (!pshare_wq)
-		return -ENOMEM;
 	INIT_DELAYED_WORK(&pshare_reclaim_work, pshare_reclaim_fn);
 	/* Its scan kicks the work: the work must be ready before it. */
 	pshare_shrinker = pshare_shrinker_create("pshare", pshare_shrink_count,
 						 pshare_shrink_scan);
-	if (IS_ERR(pshare_shrinker)) {
-		destroy_workqueue(pshare_wq);
+	if (IS_ERR(pshare_shrinker))
 		return PTR_ERR(pshare_shrinker);
-	}
 	queue_delayed_work(pshare_wq, &pshare_reclaim_work,
 			   PSHARE_RECLAIM_PERIOD);
 	return 0;
@@ -377,5 +366,4 @@ void pshare_reclaim_exit(void)
 	/* No scan runs after this, so none can queue the work again. */
 	pshare_shrinker_destroy(pshare_shrinker);
 	cancel_delayed_work_sync(&pshare_reclaim_work);
-	destroy_workqueue(pshare_wq);
 }

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Reclaim and sampling knobs, for sysfs.c.
+ * Allocation, pressure and the reclaimer (reclaim.c): its knobs and the
+ * per-region policy.
  */
 #ifndef _PSHARE_RECLAIM_H
 #define _PSHARE_RECLAIM_H
 
 #include <linux/types.h>
-#include <linux/workqueue.h>
 
+#include "pshare.h"
 #include "policy.h"
 
 /* Free memory states of the paper: above 6%, 4%, 2%, 1% of RAM free. */
@@ -18,18 +19,18 @@ enum pshare_mem_state {
 	PSHARE_MEM_LOW,
 };
 
-#define PSHARE_SAMPLE_PERIOD_MAX	3600
-#define PSHARE_SAMPLE_PAGES_MAX		4096
-
 extern unsigned long pshare_limit_pages;
 extern unsigned int pshare_idle_tax_percent;
-extern unsigned int pshare_sample_period_secs;
-extern unsigned int pshare_sample_pages;
-extern struct workqueue_struct *pshare_wq;
 
+int pshare_reclaim_init(void);
+void pshare_reclaim_exit(void);
 enum pshare_mem_state pshare_mem_state(unsigned long *want);
 const char *pshare_mem_state_name(enum pshare_mem_state state);
-void pshare_sample_reschedule(void);
+void pshare_reclaim_kick(void);
 void pshare_reclaim_now(void);
+u64 pshare_region_shares(struct pshare_region *r);
+u64 pshare_region_max(struct pshare_region *r);
+int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,
+			     u64 min, u64 max);
 
 #endif /* _PSHARE_RECLAIM_H */

@@ -25,8 +25,9 @@
 #include <linux/random.h>
 #include <linux/workqueue.h>
 
-#include "pshare.h"
-#include "reclaim.h"
+#include "policy.h"
+#include "region.h"
+#include "sample.h"
 #include "trace.h"
 
 /* Length of a sampling period. */
@@ -35,10 +36,10 @@ unsigned int pshare_sample_period_secs = 30;
 /* Frames sampled per region and period. */
 unsigned int pshare_sample_pages = 100;
 
-static struct delayed_work pshare_sample_work;
+/* The sampler's and the reclaimer's queue. */
+struct workqueue_struct *pshare_wq;
 
-/* Held while the sampler holds region references. */
-static DEFINE_MUTEX(pshare_sample_mutex);
+static struct delayed_work pshare_sample_work;
 
 /* Averages: the fast one moves half-way, the slow one an eighth. */
 #define PSHARE_FAST_SHIFT	1
@@ -164,21 +165,15 @@ static void pshare_sample_fn(struct work_struct *work)
 	struct pshare_region *r;
 	unsigned long id = 0;
 
-	mutex_lock(&pshare_sample_mutex);
+	down_read(&pshare_regions_walk);
 	while ((r = pshare_region_get_next(&id))) {
 		pshare_sample_region(r);
 		pshare_region_put(r);
 		id++;
 	}
-	mutex_unlock(&pshare_sample_mutex);
+	up_read(&pshare_regions_walk);
 	queue_delayed_work(pshare_wq, &pshare_sample_work,
 			   READ_ONCE(pshare_sample_period_secs) * HZ);
-}
-
-void pshare_sample_drain(void)
-{
-	mutex_lock(&pshare_sample_mutex);
-	mutex_unlock(&pshare_sample_mutex);
 }
 
 /* A new period length takes effect now. */
@@ -190,6 +185,11 @@ void pshare_sample_reschedule(void)
 
 int pshare_sample_init(void)
 {
+	/* Two at a time: a long page-out round must not hold up sampling. */
+	pshare_wq = alloc_workqueue("pshare", WQ_UNBOUND | WQ_MEM_RECLAIM |
+				    WQ_FREEZABLE, 2);
+	if (!pshare_wq)
+		return -ENOMEM;
 	INIT_DELAYED_WORK(&pshare_sample_work, pshare_sample_fn);
 	queue_delayed_work(pshare_wq, &pshare_sample_work,
 			   READ_ONCE(pshare_sample_period_secs) * HZ);
@@ -199,4 +199,5 @@ int pshare_sample_init(void)
 void pshare_sample_exit(void)
 {
 	cancel_delayed_work_sync(&pshare_sample_work);
+	destroy_workqueue(pshare_wq);
 }

@@ -55,9 +55,11 @@
 #include <linux/wait.h>
 #include <linux/xxhash.h>
 
-#include "pshare.h"
 #include "hash.h"
+#include "pmap.h"
+#include "region.h"
 #include "scan.h"
+#include "share.h"
 #include "trace.h"
 
 /* ----------------------------------------------------------------------
@@ -74,271 +76,18 @@ unsigned int pshare_pages_to_scan = 100;
 /* Sleep between batches. */
 unsigned int pshare_sleep_millisecs = 20;
 
-/* Whether pages of different sharing domains may merge. */
-bool pshare_merge_across_domains;
-
-/* Bits of the hash kept (debug: fewer bits force collisions). */
-unsigned int pshare_hash_bits = 64;
-
 /* Serializes a scan batch with knob and domain changes. */
 static DEFINE_MUTEX(pshare_scan_mutex);
-
-/* The table of shared frames and hints. */
-struct pshare_table pshare_table;
-
-/* Scan generation: counts full scans, stamps hints. */
-static u8 pshare_scan_gen;
 
 /* Where the scanner resumes: region id and PPN. */
 static unsigned long pshare_cursor_id;
 static unsigned long pshare_cursor_ppn;
-
-/* xxh64 of a page of zeros: all-zero candidates hash to it. */
-static u64 pshare_zero_hash;
-/*
- * Random per load: a guest cannot choose contents whose keys land in one
- * corner of the table (the table's home slot is a fixed function of the
- * key).
- */
-static u64 pshare_hash_seed;
 
 static struct task_struct *pshare_scan_thread;
 static DECLARE_WAIT_QUEUE_HEAD(pshare_scan_wait);
 
 /* Bumped by every knob change, so a sleeping scanner wakes to see it. */
 static atomic_t pshare_scan_knobs_seq = ATOMIC_INIT(0);
-
-DEFINE_XARRAY_ALLOC1(pshare_region_ids);
-
-/* ----------------------------------------------------------------------
- * Regions by id
- * ----------------------------------------------------------------------
- */
-
-/**
- * pshare_region_get_next - the live region with the lowest id >= *@id
- *
- * Returns it with an inode reference (pshare_region_put() drops it) and
- * sets *@id, or NULL when there is none. A region being evicted is skipped.
- */
-struct pshare_region *pshare_region_get_next(unsigned long *id)
-{
-	struct pshare_region *r;
-
-	rcu_read_lock();
-	for (;;) {
-		r = xa_find(&pshare_region_ids, id, ULONG_MAX, XA_PRESENT);
-		/* Inodes are freed after a grace period: igrab() is safe. */
-		if (!r || (!pshare_sb_dying(r->vfs_inode.i_sb) &&
-			   igrab(&r->vfs_inode)))
-			break;
-		++*id;
-	}
-	rcu_read_unlock();
-	return r;
-}
-
-void pshare_region_put(struct pshare_region *r)
-{
-	iput(&r->vfs_inode);
-}
-
-/* The region with exactly this id, referenced, or NULL. */
-static struct pshare_region *pshare_region_get(u32 id)
-{
-	unsigned long found = id;
-	struct pshare_region *r = pshare_region_get_next(&found);
-
-	if (r && found != id) {
-		pshare_region_put(r);
-		r = NULL;
-	}
-	return r;
-}
-
-/* ----------------------------------------------------------------------
- * Hashing
- * ----------------------------------------------------------------------
- */
-
-static u64 pshare_domain_salt(u32 domain)
-{
-	if (pshare_merge_across_domains)
-		return 0;
-	/* Any fixed bijection will do: equal domains, equal salts. */
-	return ((u64)domain + 1) * 0x9e3779b97f4a7c15ULL;
-}
-
-/*
- * The table key of a page of @domain with content hash @hash. The salt is
- * applied after the debug knob cuts the hash short: salted first and cut
- * after, domains whose salts agree in the kept bits (D and D + 256 at 8
- * bits) would give the same content the same key.
- */
-static u64 pshare_key(u64 hash, u32 domain)
-{
-	if (pshare_hash_bits < 64)
-		hash &= (1ULL << pshare_hash_bits) - 1;
-	return hash ^ pshare_domain_salt(domain);
-}
-
-/* Can pages of regions @a and @b merge? */
-static bool pshare_same_domain(struct pshare_region *a, struct pshare_region *b)
-{
-	return pshare_merge_across_domains || READ_ONCE(a->domain) == READ_ONCE(b->domain);
-}
-
-static u64 pshare_page_hash(struct page *page)
-{
-	void *addr = kmap_local_page(page);
-	u64 hash = xxh64(addr, PAGE_SIZE, pshare_hash_seed);
-
-	kunmap_local(addr);
-	return hash;
-}
-
-static bool pshare_page_is_zero(struct page *page)
-{
-	void *addr = kmap_local_page(page);
-	bool zero = !memchr_inv(addr, 0, PAGE_SIZE);
-
-	kunmap_local(addr);
-	return zero;
-}
-
-static bool pshare_pages_equal(struct page *a, struct page *b)
-{
-	void *pa = kmap_local_page(a);
-	void *pb = kmap_local_page(b);
-	bool equal = !memcmp(pa, pb, PAGE_SIZE);
-
-	kunmap_local(pb);
-	kunmap_local(pa);
-	return equal;
-}
-
-/* ----------------------------------------------------------------------
- * The table
- * ----------------------------------------------------------------------
- */
-
-/* Hints of the last two scans are worth keeping; older ones are dropped. */
-static bool pshare_keep_entry(unsigned long val, void *arg)
-{
-	u8 age;
-
-	if (!pshare_val_is_hint(val))
-		return true;
-	if (arg)	/* drop all hints */
-		return false;
-	age = pshare_scan_gen - pshare_hint_gen(val);
-	return age <= 1;
-}
-
-/* debugfs rebuild_delay_ms: a one-shot sleep between two rebuild steps. */
-atomic_t pshare_rebuild_delay_ms = ATOMIC_INIT(0);
-
-/* Old slots a rebuild drains per hold of the table's lock. */
-#define PSHARE_REBUILD_STEP	4096
-
-/*
- * Rebuild the table for @n entries, keeping what pshare_keep_entry() keeps
- * (@drop_hints: no hints, and @n need only count the frames). The slots
- * are allocated before the table's lock is taken, and the old ones are
- * drained a step at a time with the lock let go in between: the COW path
- * (pshare_share_forget()) waits on that lock under a frame lock, and must
- * wait neither for reclaim nor for a whole rebuild of a large table.
- * Only the scanner rebuilds (its mutex held), so rebuilds do not overlap.
- * -ENOSPC: more entries arrived meanwhile than @n allows for.
- */
-static int pshare_table_resize(unsigned long n, bool drop_hints)
-{
-	struct pshare_table *t = &pshare_table;
-	unsigned long nslots = pshare_table_size_for(n);
-	struct pshare_slot *slots = pshare_table_alloc_slots(nslots);
-	unsigned int delay;
-	bool done;
-	int err;
-
-	if (!slots)
-		return -ENOMEM;
-	mutex_lock(&t->lock);
-	err = pshare_table_rebuild_begin(t, slots, nslots,
-					 drop_hints ? t->nr_frames : t->nr_frames + t->nr_hints,
-					 pshare_keep_entry, drop_hints ? t : NULL);
-	if (err) {
-		mutex_unlock(&t->lock);
-		kvfree(slots);
-		return err;
-	}
-	for (;;) {
-		done = pshare_table_rebuild_step(t, PSHARE_REBUILD_STEP);
-		mutex_unlock(&t->lock);
-		if (done)
-			return 0;
-		delay = atomic_xchg(&pshare_rebuild_delay_ms, 0);
-		if (unlikely(delay))
-			msleep(delay);
-		cond_resched();
-		mutex_lock(&t->lock);
-	}
-}
-
-/* Insert, growing the table (and dropping stale hints) when it is full. */
-static int pshare_table_add(u64 key, unsigned long val)
-{
-	struct pshare_table *t = &pshare_table;
-	unsigned int tries;
-	unsigned long n;
-	int err;
-
-	for (tries = 0; ; tries++) {
-		mutex_lock(&t->lock);
-		err = pshare_table_insert(t, key, val);
-		n = t->nr_frames + t->nr_hints + 1;
-		mutex_unlock(&t->lock);
-		if (err != -ENOSPC || tries == 3)
-			return err;
-		err = pshare_table_resize(n, false);
-		if (err && err != -ENOSPC)
-			return err;
-	}
-}
-
-/* Replace a hint by another, or drop it when @new is 0. */
-static void pshare_hint_replace(u64 key, unsigned long old, unsigned long new)
-{
-	mutex_lock(&pshare_table.lock);
-	if (new)
-		pshare_table_replace(&pshare_table, key, old, new);
-	else
-		pshare_table_remove(&pshare_table, key, old);
-	mutex_unlock(&pshare_table.lock);
-}
-
-/**
- * pshare_share_forget - take a shared frame out of the hash table
- *
- * Called under the frame's page lock when its last user leaves or takes
- * it back to write it. The frame keeps its users count.
- */
-void pshare_share_forget(struct page *page)
-{
-	u64 key = pshare_frame_key(page);
-
-	mutex_lock(&pshare_table.lock);
-	WARN_ON_ONCE(!pshare_table_remove(&pshare_table, key,
-					  (unsigned long)page));
-	mutex_unlock(&pshare_table.lock);
-	pshare_frame_set_key(page, 0);
-	set_page_private(page, page_private(page) & ~PSHARE_FRAME_SHARED);
-	atomic_long_dec(&pshare_stats.frames_shared);
-}
-
-unsigned long pshare_pages_hinted(void)
-{
-	return READ_ONCE(pshare_table.nr_hints);
-}
 
 /* ----------------------------------------------------------------------
  * Merging
@@ -388,7 +137,7 @@ static struct pshare_region *pshare_merge_hint(struct pshare_region *r,
 					       pgoff_t ppn, struct page *page,
 					       u64 key, unsigned long hint)
 {
-	unsigned long mine = pshare_hint_val(r->id, ppn, pshare_scan_gen);
+	unsigned long mine = pshare_hint_of(r, ppn);
 	unsigned long hppn = pshare_hint_ppn(hint);
 	struct pshare_region *hr;
 	struct page *hpage = NULL;
@@ -423,10 +172,7 @@ static struct pshare_region *pshare_merge_hint(struct pshare_region *r,
 		goto out;
 	}
 	/* The hint's page becomes the shared frame, in the hint's slot. */
-	pshare_frame_make_shared(hr, hpage, key);
-	mutex_lock(&pshare_table.lock);
-	pshare_table_replace(&pshare_table, key, hint, (unsigned long)hpage);
-	mutex_unlock(&pshare_table.lock);
+	pshare_share_promote(hr, hpage, key, hint);
 	pshare_pmap_repoint(r, ppn, page, hpage);
 	trace_pshare_merge(r, ppn, hpage, PSHARE_MERGE_HINT);
 out:
@@ -442,9 +188,9 @@ out:
  */
 static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 {
-	unsigned long pos = ULONG_MAX, val, hint = 0;
 	struct pshare_region *hr = NULL;
-	struct page *page, *frame = NULL;
+	struct page *page, *frame;
+	unsigned long hint;
 	u64 hash, key;
 
 	page = __pshare_entry_lock(r, ppn, false);
@@ -455,25 +201,14 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 
 	atomic_long_inc(&pshare_stats.pages_scanned);
 	hash = pshare_page_hash(page);
-	if (hash == pshare_zero_hash && pshare_page_is_zero(page)) {
+	if (pshare_hash_of_zero(hash) && pshare_page_is_zero(page)) {
 		pshare_merge_zero(r, ppn, page);
 		goto out;
 	}
 	key = pshare_key(hash, r->domain);
 
 	/* Prefer a shared frame; else take the first hint. */
-	mutex_lock(&pshare_table.lock);
-	while ((val = pshare_table_next(&pshare_table, key, &pos))) {
-		if (!pshare_val_is_hint(val)) {
-			frame = (struct page *)val;
-			/* In the table, so alive: removal precedes the free. */
-			get_page(frame);
-			break;
-		}
-		if (!hint)
-			hint = val;
-	}
-	mutex_unlock(&pshare_table.lock);
+	frame = pshare_share_lookup(key, &hint);
 
 	if (frame) {
 		pshare_merge_frame(r, ppn, page, frame, key);
@@ -481,8 +216,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	} else if (hint) {
 		hr = pshare_merge_hint(r, ppn, page, key, hint);
 	} else {
-		pshare_table_add(key, pshare_hint_val(r->id, ppn,
-						      pshare_scan_gen));
+		pshare_hint_add(key, pshare_hint_of(r, ppn));
 	}
 out:
 	unlock_page(page);
@@ -496,33 +230,14 @@ out:
  * ----------------------------------------------------------------------
  */
 
-/* A full pass is over: stamp a new generation, and shrink a sparse table. */
-static void pshare_scan_wrapped(void)
-{
-	struct pshare_table *t = &pshare_table;
-	unsigned long n;
-
-	atomic_long_inc(&pshare_stats.full_scans);
-	pshare_scan_gen++;
-
-	mutex_lock(&t->lock);
-	n = t->nr_frames + t->nr_hints;
-	if (t->nslots <= 4 * pshare_table_size_for(n))
-		n = 0;
-	mutex_unlock(&t->lock);
-	/* Only the scanner adds entries, and it is here: n stays enough. */
-	if (n)
-		pshare_table_resize(n, false);
-}
-
 /* Only the scanner thread itself is ever asked to stop. */
 static bool pshare_scan_stopping(void)
 {
 	return current == pshare_scan_thread && kthread_should_stop();
 }
 
-/* Scan up to @budget present entries. Caller holds pshare_scan_mutex. */
-static void pshare_scan_batch(unsigned int budget)
+/* Scan up to @budget present entries, inside the region walk. */
+static void pshare_scan_regions(unsigned int budget)
 {
 	bool wrapped = false;
 
@@ -542,7 +257,8 @@ static void pshare_scan_batch(unsigned int budget)
 			if (wrapped)
 				return;		/* no regions at all */
 			wrapped = true;
-			pshare_scan_wrapped();
+			atomic_long_inc(&pshare_stats.full_scans);
+			pshare_share_wrapped();
 			pshare_cursor_id = 0;
 			pshare_cursor_ppn = 0;
 			continue;
@@ -565,6 +281,15 @@ static void pshare_scan_batch(unsigned int budget)
 		if (pshare_scan_stopping())
 			return;
 	}
+}
+
+/* Scan up to @budget present entries. Caller holds pshare_scan_mutex. */
+static void pshare_scan_batch(unsigned int budget)
+{
+	lockdep_assert_held(&pshare_scan_mutex);
+	down_read(&pshare_regions_walk);
+	pshare_scan_regions(budget);
+	up_read(&pshare_regions_walk);
 }
 
 static bool pshare_scan_should_run(void)
@@ -648,13 +373,6 @@ again:
 	return err;
 }
 
-/* Drop every hint. Caller holds pshare_scan_mutex. */
-static void pshare_drop_hints(void)
-{
-	/* Only the scanner adds entries, and it is stopped: enough room. */
-	pshare_table_resize(READ_ONCE(pshare_table.nr_frames), true);
-}
-
 /**
  * pshare_scan_set_run - the "run" knob
  *
@@ -679,6 +397,7 @@ int pshare_scan_set_run(unsigned int run)
 	mutex_lock(&pshare_scan_mutex);
 	if (run == PSHARE_RUN_UNMERGE) {
 		WRITE_ONCE(pshare_run, PSHARE_RUN_STOP);
+		down_read(&pshare_regions_walk);
 		while ((r = pshare_region_get_next(&id))) {
 			err = pshare_region_unmerge(r);
 			pshare_region_put(r);
@@ -686,6 +405,7 @@ int pshare_scan_set_run(unsigned int run)
 				break;
 			id++;
 		}
+		up_read(&pshare_regions_walk);
 		if (!err)
 			pshare_drop_hints();
 	}
@@ -760,37 +480,16 @@ void pshare_scan_now(unsigned int pages)
 	mutex_unlock(&pshare_scan_mutex);
 }
 
-/*
- * A superblock is going away and no new references to its regions are
- * taken: wait for every worker to drop the ones it holds. Each holds them
- * only inside its own mutex.
- */
-void pshare_drain_workers(void)
-{
-	mutex_lock(&pshare_scan_mutex);
-	mutex_unlock(&pshare_scan_mutex);
-	pshare_reclaim_drain();
-	pshare_sample_drain();
-}
-
 int pshare_scan_init(void)
 {
-	void *zero;
 	int err;
 
-	zero = kzalloc(PAGE_SIZE, GFP_KERNEL);
-	if (!zero)
-		return -ENOMEM;
-	pshare_hash_seed = get_random_u64();
-	pshare_zero_hash = xxh64(zero, PAGE_SIZE, pshare_hash_seed);
-	kfree(zero);
-
-	err = pshare_table_init(&pshare_table, 0);
+	err = pshare_share_init();
 	if (err)
 		return err;
 	pshare_scan_thread = kthread_run(pshare_scand, NULL, "pshare_scand");
 	if (IS_ERR(pshare_scan_thread)) {
-		pshare_table_destroy(&pshare_table);
+		pshare_share_exit();
 		return PTR_ERR(pshare_scan_thread);
 	}
 	return 0;
@@ -799,8 +498,6 @@ int pshare_scan_init(void)
 void pshare_scan_exit(void)
 {
 	kthread_stop(pshare_scan_thread);
-	/* No region is left, so no shared frame: only hints remain. */
-	WARN_ON(pshare_table.nr_frames);
-	pshare_table_destroy(&pshare_table);
-	xa_destroy(&pshare_region_ids);
+	pshare_share_exit();
+	pshare_regions_exit();
 }

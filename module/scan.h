@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The scanner's knobs, for sysfs.c and debugfs.c.
+ * The scanner (scan.c): its knobs, for sysfs.c and debugfs.c, and the
+ * sharing domain of a region, for ioctl.c.
  */
 #ifndef _PSHARE_SCAN_H
 #define _PSHARE_SCAN_H
@@ -8,7 +9,7 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 
-#include "hash.h"
+#include "pshare.h"
 
 /* Values of the run knob, as KSM's. */
 #define PSHARE_RUN_STOP		0
@@ -21,15 +22,14 @@
 extern unsigned int pshare_run;
 extern unsigned int pshare_pages_to_scan;
 extern unsigned int pshare_sleep_millisecs;
-extern bool pshare_merge_across_domains;
-extern unsigned int pshare_hash_bits;
-extern struct pshare_table pshare_table;
-extern atomic_t pshare_rebuild_delay_ms;
 
+int pshare_scan_init(void);
+void pshare_scan_exit(void);
 int pshare_scan_set_run(unsigned int run);
 void pshare_scan_knobs_changed(void);
 int pshare_scan_set_across(bool across);
 int pshare_scan_set_hash_bits(unsigned int bits);
 void pshare_scan_now(unsigned int pages);
+int pshare_region_set_domain(struct pshare_region *r, u32 domain);
 
 #endif /* _PSHARE_SCAN_H */

@@ -13,9 +13,11 @@
 #include <linux/mm.h>
 #include <linux/sysfs.h>
 
-#include "pshare.h"
-#include "scan.h"
+#include "control.h"
 #include "reclaim.h"
+#include "sample.h"
+#include "scan.h"
+#include "share.h"
 
 static struct kobject *pshare_kobj;
 
