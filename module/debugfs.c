@@ -32,9 +32,9 @@
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 
-#include "control.h"
+#include "debugfs.h"
+#include "frame.h"
 #include "paging.h"
-#include "pmap.h"
 #include "reclaim.h"
 #include "region.h"
 #include "sample.h"

@@ -15,7 +15,7 @@
 #include <linux/uaccess.h>
 #include <linux/pshare.h>
 
-#include "control.h"
+#include "ioctl.h"
 #include "fs.h"
 #include "paging.h"
 #include "reclaim.h"

@@ -12,12 +12,14 @@
 
 #include <linux/module.h>
 
-#include "control.h"
+#include "debugfs.h"
+#include "frame.h"
 #include "fs.h"
-#include "pmap.h"
+#include "ioctl.h"
 #include "reclaim.h"
 #include "sample.h"
 #include "scan.h"
+#include "sysfs.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
@@ -28,12 +30,12 @@ static int __init pshare_init(void)
 {
 	int err;
 
-	err = pshare_pmap_init();
+	err = pshare_frame_init();
 	if (err)
 		return err;
 	err = pshare_scan_init();
 	if (err)
-		goto out_pmap;
+		goto out_frame;
 	err = pshare_sample_init();
 	if (err)
 		goto out_scan;
@@ -63,8 +65,8 @@ out_sample:
 	pshare_sample_exit();
 out_scan:
 	pshare_scan_exit();
-out_pmap:
-	pshare_pmap_exit();
+out_frame:
+	pshare_frame_exit();
 	return err;
 }
 
@@ -77,7 +79,7 @@ static void __exit pshare_exit(void)
 	pshare_reclaim_exit();
 	pshare_sample_exit();
 	pshare_scan_exit();
-	pshare_pmap_exit();
+	pshare_frame_exit();
 }
 
 module_init(pshare_init);

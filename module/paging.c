@@ -37,8 +37,8 @@
 #include <linux/sched/signal.h>
 #include <linux/pshare.h>
 
+#include "frame.h"
 #include "paging.h"
-#include "pmap.h"
 #include "region.h"
 #include "trace.h"
 
@@ -240,7 +240,7 @@ static struct page *pshare_victim_lock(struct pshare_region *r, pgoff_t ppn)
 
 	if (pshare_ppn_mlocked(r, ppn))
 		return NULL;
-	page = __pshare_entry_lock(r, ppn, false);
+	page = pshare_frame_lock(r, ppn);
 	if (!page)
 		return NULL;
 	if (pshare_is_zero(page) || pshare_frame_shared(page) ||

@@ -96,92 +96,13 @@
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 
+#include "frame.h"
 #include "paging.h"
 #include "pmap.h"
 #include "region.h"
 #include "sample.h"
 #include "share.h"
 #include "trace.h"
-
-struct page *pshare_zero_page;
-
-/* ----------------------------------------------------------------------
- * Frames
- * ----------------------------------------------------------------------
- */
-
-/* The pmap entry that points at @page. */
-static inline void *pshare_entry_of(struct page *page)
-{
-	return pshare_is_zero(page) ? PSHARE_ZERO_ENTRY : page;
-}
-
-/* debugfs frame_alloc_fail: this many frame allocations fail from now. */
-atomic_t pshare_frame_alloc_fail = ATOMIC_INIT(0);
-
-/*
- * pshare_frame_alloc - a new frame, locked, used by one PPN
- *
- * The frame is charged to the memory cgroup of the current task (the one
- * that faults or writes), so a cgroup limit on QEMU holds for guest RAM.
- * The caller fills it, then publishes it in the pmap; it returns with two
- * references: the pmap's and the caller's.
- */
-struct page *pshare_frame_alloc(void)
-{
-	struct page *page;
-
-	if (unlikely(atomic_read(&pshare_frame_alloc_fail)) &&
-	    atomic_dec_if_positive(&pshare_frame_alloc_fail) >= 0)
-		return NULL;
-	page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
-	if (!page)
-		return NULL;
-	__SetPageLocked(page);	/* not visible to anyone yet */
-	set_page_private(page, 1);
-	get_page(page);
-	return page;
-}
-
-/* Undo pshare_frame_alloc() for a frame that never reached the pmap. */
-void pshare_frame_discard(struct page *page)
-{
-	set_page_private(page, 0);
-	__ClearPageLocked(page);
-	put_page(page);
-	put_page(page);
-}
-
-/**
- * pshare_frame_unuse - one PPN of @r no longer uses @page
- * @r: the region
- * @page: the frame the PPN's entry pointed at
- * @to: the counter the PPN moves to (PSHARE_COUNT_NONE: it is a hole now)
- *
- * The caller holds the page lock, has already changed the PPN's entry, and
- * drops the pmap's reference to the frame after unlocking it.
- */
-void pshare_frame_unuse(struct pshare_region *r, struct page *page,
-			enum pshare_count to)
-{
-	unsigned long users = pshare_frame_users(page);
-
-	pshare_account_move(r, pshare_frame_count(page), to);
-	if (pshare_is_zero(page))
-		return;
-	VM_BUG_ON_PAGE(!PageLocked(page) || !users, page);
-	/* The last user of a shared frame is leaving: it is about to go. */
-	if (pshare_frame_shared(page) && users == 1)
-		pshare_share_forget(page);
-	set_page_private(page, page_private(page) - 1);
-}
-
-/* Drop the reference the pmap held for one PPN using @page. */
-static inline void pshare_frame_put_entry(struct page *page)
-{
-	if (!pshare_is_zero(page))
-		put_page(page);
-}
 
 /* ----------------------------------------------------------------------
  * Entry lookup
@@ -227,58 +148,31 @@ static struct page *pshare_entry_get(struct pshare_region *r, pgoff_t ppn)
 }
 
 /*
- * __pshare_entry_lock - the frame of @ppn, referenced and locked
- * @page_in: read a paged-out page back (else treat it as nothing to lock)
+ * pshare_entry_lock - the frame of @ppn, referenced and locked, a paged-out
+ * page read back first
  *
  * Returns NULL for a hole, or an ERR_PTR when reading back failed. A zero
  * entry returns the zero frame. Under the page lock the entry is known to
  * still point at the returned frame.
  */
-struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
-				 bool page_in)
+struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
 {
 	struct page *page;
 	void *entry;
 
 	for (;;) {
-		rcu_read_lock();
+		page = pshare_frame_lock(r, ppn);
+		if (page)
+			return page;
 		entry = xa_load(&r->pmap, ppn);
-		if (!entry) {
-			rcu_read_unlock();
+		if (!entry)
 			return NULL;
-		}
 		if (pshare_entry_paged(entry)) {
-			rcu_read_unlock();
-			if (!page_in)
-				return NULL;
 			page = pshare_page_in(r, ppn);
 			if (page)
 				return page;
-			continue;
 		}
-		page = entry == PSHARE_ZERO_ENTRY ? pshare_zero_page : entry;
-		if (!get_page_unless_zero(page)) {
-			rcu_read_unlock();
-			continue;
-		}
-		if (xa_load(&r->pmap, ppn) != entry) {
-			rcu_read_unlock();
-			put_page(page);
-			continue;
-		}
-		rcu_read_unlock();
-
-		lock_page(page);
-		if (xa_load(&r->pmap, ppn) == entry)
-			return page;
-		unlock_page(page);
-		put_page(page);
 	}
-}
-
-struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
-{
-	return __pshare_entry_lock(r, ppn, true);
 }
 
 /* ----------------------------------------------------------------------
@@ -548,36 +442,6 @@ static bool pshare_mapped_from(struct address_space *mapping, pgoff_t first)
 	return mapped;
 }
 
-/**
- * pshare_ppn_mlocked - is @ppn mapped by a VMA under mlock()?
- *
- * QEMU's mem-lock=on locks all guest RAM. Page-out leaves such pages be:
- * mlock() promises they stay resident. Sharing may still merge them, as
- * KSM does: the merged frame is resident too.
- */
-bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn)
-{
-	struct address_space *mapping = r->vfs_inode.i_mapping;
-	struct rb_node *node;
-	bool locked = false;
-
-	if (RB_EMPTY_ROOT(&mapping->i_mmap.rb_root))
-		return false;
-	i_mmap_lock_read(mapping);
-	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node)) {
-		struct vm_area_struct *vma;
-
-		vma = rb_entry(node, struct vm_area_struct, shared.rb);
-		if ((vma->vm_flags & VM_LOCKED) && ppn >= vma->vm_pgoff &&
-		    ppn < vma->vm_pgoff + vma_pages(vma)) {
-			locked = true;
-			break;
-		}
-	}
-	i_mmap_unlock_read(mapping);
-	return locked;
-}
-
 /*
  * pshare_pmap_remove - turn PPNs @first..@last (inclusive) into holes
  *
@@ -622,7 +486,7 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 					break;
 				}
 			} else {
-				page = __pshare_entry_lock(r, index, false);
+				page = pshare_frame_lock(r, index);
 				if (page) {
 					xa_erase(&r->pmap, index);
 					pshare_frame_unuse(r, page,
@@ -677,60 +541,6 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 	unlock_page(page);
 	put_page(page);
 	return 0;
-}
-
-/* ----------------------------------------------------------------------
- * Merging, for the scanner
- * ----------------------------------------------------------------------
- */
-
-/**
- * pshare_pmap_isolate - stop all access to @page through @ppn
- *
- * @page is the locked private frame of @ppn, referenced by the caller.
- * Its PTEs are zapped, so writers fault and wait on the page lock and the
- * content holds still. Returns -EBUSY when anybody else holds the page:
- * GUP (O_DIRECT, vhost, a pinned DMA buffer) may write it behind pshare's
- * back, so such a page must not be merged.
- */
-int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
-			struct page *page)
-{
-	struct folio *folio = page_folio(page);
-
-	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
-	/* The pmap's reference and the caller's. */
-	if (folio_ref_count(folio) != 2 || folio_maybe_dma_pinned(folio) ||
-	    folio_mapped(folio)) {
-		atomic_long_inc(&pshare_stats.merge_busy);
-		return -EBUSY;
-	}
-	return 0;
-}
-
-/**
- * pshare_pmap_repoint - point @ppn, now using @old, at @new
- * @old: the PPN's private frame, locked and isolated
- * @new: a shared frame, locked, or the zero frame (need not be locked:
- *	 it never changes)
- *
- * The caller checked that the contents are equal. @old loses the pmap's
- * reference; the caller still holds its own.
- */
-void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
-			 struct page *old, struct page *new)
-{
-	void *prev;
-
-	/* Replacing a present entry allocates nothing and cannot fail. */
-	prev = xa_store(&r->pmap, ppn, pshare_entry_of(new), GFP_NOWAIT);
-	WARN_ON_ONCE(prev != old);
-	pshare_frame_unuse(r, old, pshare_frame_count(new));
-	if (!pshare_is_zero(new)) {
-		get_page(new);
-		set_page_private(new, page_private(new) + 1);
-	}
-	put_page(old);
 }
 
 /* ----------------------------------------------------------------------
@@ -1110,15 +920,4 @@ int pshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 	file_accessed(file);
 	vma->vm_ops = &pshare_vm_ops;
 	return 0;
-}
-
-int pshare_pmap_init(void)
-{
-	pshare_zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	return pshare_zero_page ? 0 : -ENOMEM;
-}
-
-void pshare_pmap_exit(void)
-{
-	__free_page(pshare_zero_page);
 }

@@ -5,7 +5,6 @@
 #ifndef _PSHARE_PMAP_H
 #define _PSHARE_PMAP_H
 
-#include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/uio.h>
@@ -13,8 +12,6 @@
 #include "pshare.h"
 #include "region.h"
 
-int pshare_pmap_init(void);
-void pshare_pmap_exit(void);
 void pshare_pmap_destroy(struct pshare_region *r);
 
 /* The region file's operations */
@@ -26,23 +23,8 @@ ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
 int pshare_region_resize(struct pshare_region *r, loff_t newsize);
 int pshare_region_punch(struct pshare_region *r, loff_t pos, loff_t len);
 
-/* Frames and entries */
-extern atomic_t pshare_frame_alloc_fail;
-struct page *pshare_frame_alloc(void);
-void pshare_frame_discard(struct page *page);
-void pshare_frame_unuse(struct pshare_region *r, struct page *page,
-			enum pshare_count to);
 struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn);
-struct page *__pshare_entry_lock(struct pshare_region *r, pgoff_t ppn,
-				 bool page_in);
-bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn);
-
-/* For the scanner */
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 				 struct page *page);
-int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
-			struct page *page);
-void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
-			 struct page *old, struct page *new);
 
 #endif /* _PSHARE_PMAP_H */

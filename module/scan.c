@@ -55,6 +55,7 @@
 #include <linux/wait.h>
 #include <linux/xxhash.h>
 
+#include "frame.h"
 #include "hash.h"
 #include "pmap.h"
 #include "region.h"
@@ -152,7 +153,7 @@ static struct pshare_region *pshare_merge_hint(struct pshare_region *r,
 
 	hr = pshare_region_get(pshare_hint_id(hint));
 	if (hr && pshare_same_domain(r, hr))
-		hpage = __pshare_entry_lock(hr, hppn, false);
+		hpage = pshare_frame_lock(hr, hppn);
 	if (hpage && !pshare_is_zero(hpage) && !pshare_frame_shared(hpage) &&
 	    pshare_key(pshare_page_hash(hpage), hr->domain) == key)
 		stale = false;
@@ -193,7 +194,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	unsigned long hint;
 	u64 hash, key;
 
-	page = __pshare_entry_lock(r, ppn, false);
+	page = pshare_frame_lock(r, ppn);
 	if (!page)
 		return;
 	if (pshare_is_zero(page) || pshare_frame_shared(page))
@@ -349,7 +350,7 @@ static int pshare_region_unmerge(struct pshare_region *r)
 		if (xa_is_value(entry) || !atomic_long_read(&r->pages_shared))
 			continue;
 again:
-		page = __pshare_entry_lock(r, ppn, false);
+		page = pshare_frame_lock(r, ppn);
 		if (!page)
 			continue;
 		if (!pshare_is_zero(page) && pshare_frame_shared(page)) {

@@ -13,7 +13,7 @@
 #include <linux/mm.h>
 #include <linux/sysfs.h>
 
-#include "control.h"
+#include "sysfs.h"
 #include "reclaim.h"
 #include "sample.h"
 #include "scan.h"
