@@ -2,6 +2,10 @@
 /*
  * debugfs.c - /sys/kernel/debug/pshare: internals for developers and
  * for psharectl.
+ */
+
+/**
+ * DOC: debugfs
  *
  * regions:	one line per region,
  *		ino size pages_private pages_zero pages_shared cow_breaks

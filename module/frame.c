@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * frame.c - frames and the pmap entries that point at them.
- *
+ */
+
+/**
  * DOC: frames
  *
  * A frame is a page pshare allocates itself for guest RAM: in no page
@@ -141,6 +143,8 @@ struct page *pshare_frame_lock(struct pshare_region *r, pgoff_t ppn)
 
 /**
  * pshare_ppn_mlocked - is @ppn mapped by a VMA under mlock()?
+ * @r: the region
+ * @ppn: the page
  *
  * QEMU's mem-lock=on locks all guest RAM. Page-out leaves such pages be:
  * mlock() promises they stay resident. Sharing may still merge them, as
@@ -176,6 +180,9 @@ bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn)
 
 /**
  * pshare_pmap_isolate - stop all access to @page through @ppn
+ * @r: the region
+ * @ppn: the candidate's PPN
+ * @page: its frame
  *
  * @page is the locked private frame of @ppn, referenced by the caller.
  * Its PTEs are zapped, so writers fault and wait on the page lock and the
@@ -200,6 +207,8 @@ int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
 
 /**
  * pshare_pmap_repoint - point @ppn, now using @old, at @new
+ * @r: the region
+ * @ppn: the PPN
  * @old: the PPN's private frame, locked and isolated
  * @new: a shared frame, locked, or the zero frame (need not be locked:
  *	 it never changes)

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fs.c - the pshare filesystem: every regular file is a region.
+ */
+
+/**
+ * DOC: the pshare filesystem
  *
  * A small in-memory filesystem in the spirit of ramfs: directories and
  * regular files live only in the dentry cache. A regular file is the RAM

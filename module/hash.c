@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hash.c - the content hash table of shared frames and hints.
+ */
+
+/**
+ * DOC: the hash table
  *
  * Robin Hood linear probing: an entry sits at its home slot or after it,
  * and an insert that has probed further than the entry in its way takes
@@ -126,6 +130,8 @@ static unsigned long pshare_probe(const struct pshare_slot *s, unsigned long n,
 
 /**
  * pshare_table_next - the next entry with @key
+ * @t: the table
+ * @key: the key looked for
  * @pos: probe position; set it to ULONG_MAX before the first call
  *
  * Returns the value, or 0 when no further entry has @key. Entries that
@@ -205,6 +211,9 @@ static void pshare_remove_at(struct pshare_slot *s, unsigned long n,
 
 /**
  * pshare_table_insert - add an entry
+ * @t: the table, its lock held
+ * @key: the entry's key
+ * @val: a shared frame or a hint (pshare_hint_val())
  *
  * Returns -ENOSPC when the table is too full: the caller rebuilds it
  * bigger (an allocation the caller, not a hot path, should make).
@@ -269,6 +278,7 @@ bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
 
 /**
  * pshare_table_rebuild_begin - start moving the entries into @slots
+ * @t: the table, its lock held
  * @slots: zeroed, allocated by the caller (kvcalloc()) before it took the
  *	table's lock; the table owns it on success
  * @nslots: its size
@@ -277,6 +287,7 @@ bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
  *	dropped with a warning
  * @keep: if not NULL, entries it refuses are dropped as they are moved
  *	(stale hints); it is called with the lock held, @arg passed on
+ * @arg: passed to @keep
  *
  * From here on new entries go into @slots, and the old slots are drained
  * into them by pshare_table_rebuild_step(), a few at a time, so that the
@@ -309,6 +320,8 @@ int pshare_table_rebuild_begin(struct pshare_table *t, struct pshare_slot *slots
 
 /**
  * pshare_table_rebuild_step - move up to @budget slots' worth of entries
+ * @t: the table, its lock held
+ * @budget: old slots to drain
  *
  * Returns true once the old slots are empty and freed, false when more is
  * left. The drain goes up the old array: every slot below its position is
@@ -352,6 +365,11 @@ bool pshare_table_rebuild_step(struct pshare_table *t, unsigned long budget)
 
 /**
  * pshare_table_rebuild_into - move the entries into @slots at once
+ * @t: the table, its lock held
+ * @slots: zeroed, allocated by the caller
+ * @nslots: its size
+ * @keep: as for pshare_table_rebuild_begin()
+ * @arg: passed to @keep
  *
  * pshare_table_rebuild_begin() and every step under one hold of the lock,
  * for as many entries as @keep keeps (a pass over the slots counts them).
@@ -384,7 +402,10 @@ struct pshare_slot *pshare_table_alloc_slots(unsigned long nslots)
 
 /**
  * pshare_table_rebuild - move the entries into a table of @nslots slots
+ * @t: the table, its lock held
+ * @nslots: the new size
  * @keep: if not NULL, entries it refuses are dropped (stale hints)
+ * @arg: passed to @keep
  *
  * Allocates under the lock: for tests. Returns -ENOMEM (and leaves the
  * table as it was) when the allocation fails, -ENOSPC when @nslots cannot

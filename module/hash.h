@@ -33,7 +33,8 @@ struct pshare_slot {
  * @old_nslots:	size of @old
  * @old_left:	entries still in @old
  * @old_pos:	where the drain goes on; every slot of @old below it is empty
- * @keep:	the rebuild's filter (NULL: keep all), and @keep_arg its argument
+ * @keep:	the rebuild's filter (NULL: keep all)
+ * @keep_arg:	its argument
  * @nr_frames:	slots holding shared frames, in @slots and @old
  * @nr_hints:	slots holding hints, in @slots and @old
  * @rebuilds:	times the table was rebuilt (grown, shrunk or cleaned)

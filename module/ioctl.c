@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ioctl.c - /dev/pshare, the control device.
+ */
+
+/**
+ * DOC: the control device
  *
  * Speaks the versioned interface of uapi/linux/pshare.h. A region is named
  * by an open file descriptor of its file, so whoever can open the region

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * main.c - module init and exit for pshare.
+ */
+
+/**
+ * DOC: overview
  *
  * pshare brings the memory management of VMware ESX (Waldspurger, OSDI
  * 2002) to QEMU/KVM hosts: guest RAM lives in files of the pshare

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * paging.c - pshare's own paging: the last resort of reclaim.
+ */
+
+/**
+ * DOC: paging to a backing file
  *
  * When sharing and the balloon have not brought a region down to its
  * target, pshare writes some of its pages to a backing file that the
@@ -73,6 +77,7 @@ static bool pshare_backing_in_use(struct pshare_region *r, struct inode *inode)
 
 /**
  * pshare_region_set_backing - give a region a file to page out to
+ * @r: the region
  * @fd: an open regular file, readable and writable, or -1 for none
  *
  * Refused: -EBADF (@fd not open, or not open for both reading and
@@ -144,6 +149,8 @@ atomic_t pshare_pagein_delay_ms = ATOMIC_INIT(0);
 
 /**
  * pshare_page_in - read paged-out @ppn back into a new frame
+ * @r: the region
+ * @ppn: a PPN that was paged out
  *
  * Returns the frame locked and referenced, NULL when the entry is no
  * longer paged out (look again), or ERR_PTR(-ENOMEM or -EIO).
@@ -301,6 +308,8 @@ out:
 
 /**
  * pshare_page_out - page out up to @nr private frames of @r
+ * @r: the region
+ * @nr: frames wanted
  *
  * Walks the pmap from where it stopped last time, first skipping pages
  * touched lately, then taking any. Returns the frames freed, or an error

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pmap.c - frames, the page-fault path and the updates of a region's pmap.
- *
+ * pmap.c - the page-fault path and the updates of a region's pmap.
+ */
+
+/**
  * DOC: pmap
  *
  * A region's pmap maps a guest "physical" page number (PPN, the file
@@ -51,16 +53,19 @@
  *
  * Lock ordering (the one list for the whole module):
  *
- *   pshare_scan_mutex, pshare_reclaim_mutex, pshare_sample_mutex
- *                                        (workers; outermost; umount waits
- *                                         on each, holding nothing else)
- *     pshare_regions_lock                (region list; set_backing holds it
+ *   pshare_scan_mutex, pshare_reclaim_mutex
+ *                                        (workers; outermost)
+ *     pshare_regions_walk                (rwsem, region.c: read while a
+ *                                         worker holds region references;
+ *                                         write only by umount's drain,
+ *                                         holding nothing else)
+ *       pshare_regions_lock              (region list; set_backing holds it
  *                                         around paging_lock)
- *       r->paging_lock                   (page-out rounds, backing changes;
+ *         r->paging_lock                 (page-out rounds, backing changes;
  *                                         the backing file's own locks are
  *                                         taken under it, never under a
  *                                         frame lock)
- *         r->backing_lock                (spinlock: the backing pointer)
+ *           r->backing_lock              (spinlock: the backing pointer)
  *   inode->i_rwsem                       (write(2), truncate, fallocate)
  *     mm->mmap_lock                      (faults, or the VMA's lock: compat.h;
  *                                         write(2) faulting in its buffer)
@@ -292,6 +297,9 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
 
 /**
  * pshare_make_private - make @page, the locked frame of @ppn, writable
+ * @r: the region
+ * @ppn: the PPN
+ * @page: its frame, locked and referenced
  *
  * @page is not the zero frame (pshare_zero_break() handles zero entries).
  * A private frame is returned as it is. The last user of a shared frame
@@ -392,6 +400,8 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 {
 	struct page *page;
 
+	lockdep_assert_held(&r->vfs_inode.i_mapping->invalidate_lock);
+
 	for (;;) {
 		if (write && xa_load(&r->pmap, ppn) == PSHARE_ZERO_ENTRY) {
 			page = pshare_zero_break(r, ppn);
@@ -457,6 +467,8 @@ static void pshare_pmap_remove(struct pshare_region *r, pgoff_t first,
 	unsigned long index;
 	bool zeros = false;
 	void *entry;
+
+	lockdep_assert_held_write(&mapping->invalidate_lock);
 
 	unmap_mapping_pages(mapping, first, last - first + 1, false);
 	xa_for_each_range(&r->pmap, index, entry, first, last) {
@@ -524,6 +536,8 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 	pgoff_t ppn = pos >> PAGE_SHIFT;
 	struct page *page;
 
+	lockdep_assert_held(&r->vfs_inode.i_mapping->invalidate_lock);
+
 	do {
 		page = pshare_entry_lock(r, ppn);
 		if (IS_ERR_OR_NULL(page))
@@ -561,6 +575,9 @@ void pshare_pmap_destroy(struct pshare_region *r)
 
 /**
  * pshare_region_read - copy region content at @pos to @to
+ * @r: the region
+ * @pos: file offset
+ * @to: destination
  *
  * Copies with nothing locked, holding a reference to one frame at a time,
  * so a fault on the destination buffer (even a mapping of this region)
@@ -601,6 +618,9 @@ ssize_t pshare_region_read(struct pshare_region *r, loff_t pos,
 
 /**
  * pshare_region_write - copy @from into the region at @pos
+ * @r: the region
+ * @pos: file offset
+ * @from: source
  *
  * Caller holds i_rwsem and has run generic_write_checks(). Each page is
  * written under its frame's page lock, after a copy-on-write break when
@@ -613,6 +633,8 @@ ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
 	struct address_space *mapping = inode->i_mapping;
 	ssize_t done = 0;
 	int err = 0;
+
+	lockdep_assert_held(&inode->i_rwsem);
 
 	while (iov_iter_count(from)) {
 		size_t offset = offset_in_page(pos);
@@ -654,6 +676,8 @@ ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
 
 /**
  * pshare_region_resize - set the size of a region
+ * @r: the region
+ * @newsize: new size in bytes
  *
  * Growing allocates nothing. Shrinking frees the frames past the new end
  * and zeroes the tail of the last page, so a later grow reads zeros; it is
@@ -666,6 +690,8 @@ int pshare_region_resize(struct pshare_region *r, loff_t newsize)
 	struct address_space *mapping = inode->i_mapping;
 	pgoff_t first = DIV_ROUND_UP(newsize, PAGE_SIZE);
 	int err = 0;
+
+	lockdep_assert_held(&inode->i_rwsem);
 
 	if (newsize >= i_size_read(inode)) {
 		i_size_write(inode, newsize);
@@ -689,6 +715,9 @@ out:
 
 /**
  * pshare_region_punch - punch a hole of @len bytes at @pos
+ * @r: the region
+ * @pos: start, in bytes
+ * @len: length, in bytes
  *
  * Whole pages become holes and their frames are freed; partial pages at
  * the edges are zeroed. This is how QEMU returns ballooned and
@@ -701,6 +730,8 @@ int pshare_region_punch(struct pshare_region *r, loff_t pos, loff_t len)
 	pgoff_t first = DIV_ROUND_UP(pos, PAGE_SIZE);
 	pgoff_t stop = end >> PAGE_SHIFT;
 	int err = 0;
+
+	lockdep_assert_held(&r->vfs_inode.i_rwsem);
 
 	filemap_invalidate_lock(mapping);
 	if (offset_in_page(pos)) {
@@ -903,6 +934,8 @@ static const struct vm_operations_struct pshare_vm_ops = {
 
 /**
  * pshare_region_mmap - map a region
+ * @file: the region file
+ * @vma: the new mapping
  *
  * Only shared mappings: a private one would give anonymous copy-on-write
  * pages that bypass the pmap. Frames are ordinary pages behind ordinary

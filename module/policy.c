@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * policy.c - share-based allocation with an idle memory tax.
- *
+ */
+
+/**
  * DOC: allocation
  *
  * Each region has shares S; under pressure memory is taken from the region
@@ -33,6 +35,10 @@
 
 /**
  * pshare_rho - adjusted shares-per-page ratio, scaled by 2^16
+ * @shares: the region's shares
+ * @pages: pages it holds
+ * @active: its active fraction, permille
+ * @tax_percent: the idle memory tax
  *
  * A region that holds no pages has nothing to take: U64_MAX.
  */
@@ -75,7 +81,10 @@ static int pshare_lowest(const struct pshare_alloc *a, unsigned int n,
 
 /**
  * pshare_alloc_targets - decide how many pages each region should hold
+ * @a: one entry per region: shares, min, max, held, active in; target out
+ * @n: entries in @a
  * @reclaim: pages to take back in all
+ * @tax_percent: the idle memory tax
  *
  * Regions above their max are first trimmed to it (that counts as taken).
  * Then pages are taken from the region with the lowest rho, in steps that

@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/xarray.h>
 #include <linux/atomic.h>
 
@@ -202,8 +203,10 @@ struct pshare_mount_opts {
 /* Caller holds rcu_read_lock() and a pointer to one of @sb's inodes. */
 static inline bool pshare_sb_dying(struct super_block *sb)
 {
-	struct pshare_mount_opts *opts = READ_ONCE(sb->s_fs_info);
+	struct pshare_mount_opts *opts;
 
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "pshare_sb_dying() without RCU");
+	opts = READ_ONCE(sb->s_fs_info);
 	return !opts || READ_ONCE(opts->dying);
 }
 

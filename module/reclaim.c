@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * reclaim.c - memory pressure, allocation targets and the reclaimer.
- *
+ */
+
+/**
  * DOC: reclaim
  *
  * Pressure comes from two places: the host, read as the paper's free
@@ -87,7 +89,11 @@ u64 pshare_region_max(struct pshare_region *r)
 
 /**
  * pshare_region_set_policy - set a region's shares, min and max
+ * @r: the region
  * @which: PSHARE_POLICY_* bits naming the values to set
+ * @shares: new shares, or PSHARE_DEFAULT
+ * @min: new min, in pages
+ * @max: new max, in pages, or PSHARE_DEFAULT
  *
  * PSHARE_DEFAULT restores the default of shares (proportional to size)
  * or max (the size). Refused with -EINVAL, changing nothing: shares above

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * region.c - the region registry and a region's page counters.
- *
+ */
+
+/**
  * DOC: regions
  *
  * A region is one regular file of the pshare filesystem: the RAM of one

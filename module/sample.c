@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sample.c - how much of a region's memory is active, by sampling.
- *
+ */
+
+/**
  * DOC: active memory sampling
  *
  * The idle memory tax needs each region's active fraction f without help

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * scan.c - the scanner: content-based page sharing.
- *
+ */
+
+/**
  * DOC: content-based page sharing
  *
  * Guests hold many identical pages: the same kernel and libraries, zeroed
@@ -374,14 +376,6 @@ again:
 	return err;
 }
 
-/**
- * pshare_scan_set_run - the "run" knob
- *
- * PSHARE_RUN_UNMERGE stops the scanner and gives every shared page a
- * private frame again; zero-mapped pages stay zero-mapped (they read the
- * same as holes and hold no memory). Returns -ENOMEM (or -EINTR) when it
- * could not finish; run it again to go on.
- */
 /* A knob changed: wake the scanner so it does not finish an old sleep. */
 void pshare_scan_knobs_changed(void)
 {
@@ -389,6 +383,15 @@ void pshare_scan_knobs_changed(void)
 	wake_up_interruptible(&pshare_scan_wait);
 }
 
+/**
+ * pshare_scan_set_run - the "run" knob
+ * @run: PSHARE_RUN_STOP, PSHARE_RUN_MERGE or PSHARE_RUN_UNMERGE
+ *
+ * PSHARE_RUN_UNMERGE stops the scanner and gives every shared page a
+ * private frame again; zero-mapped pages stay zero-mapped (they read the
+ * same as holes and hold no memory). Returns -ENOMEM (or -EINTR) when it
+ * could not finish; run it again to go on.
+ */
 int pshare_scan_set_run(unsigned int run)
 {
 	unsigned long id = 0;
@@ -450,6 +453,8 @@ int pshare_scan_set_hash_bits(unsigned int bits)
 
 /**
  * pshare_region_set_domain - move a region to another sharing domain
+ * @r: the region
+ * @domain: the new domain
  *
  * Refused with -EBUSY while the region uses shared frames: they were
  * merged under the old domain's rule. Unmerge first (run=2).
@@ -469,6 +474,7 @@ int pshare_region_set_domain(struct pshare_region *r, u32 domain)
 
 /**
  * pshare_scan_now - scan up to @pages pages at once, in the calling task
+ * @pages: how many present entries to visit
  *
  * The debugfs file scan_now: with the scanner stopped, a test decides
  * exactly when merging happens, and fault injection aimed at its own task

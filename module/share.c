@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * share.c - the table of shared frames and hints, and the frames in it.
- *
+ */
+
+/**
  * DOC: the sharing table
  *
  * One global table (hash.c) holds every shared frame and every hint, keyed
@@ -221,6 +223,7 @@ void pshare_hint_replace(u64 key, unsigned long old, unsigned long new)
 
 /**
  * pshare_share_forget - take a shared frame out of the hash table
+ * @page: the shared frame, locked
  *
  * Called under the frame's page lock when its last user leaves or takes
  * it back to write it. The frame keeps its users count.
