@@ -205,7 +205,7 @@ static inline bool pshare_sb_dying(struct super_block *sb)
 {
 	struct pshare_mount_opts *opts;
 
-	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "pshare_sb_dying() without RCU");
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "a region's superblock read without RCU");
 	opts = READ_ONCE(sb->s_fs_info);
 	return !opts || READ_ONCE(opts->dying);
 }

@@ -11,8 +11,14 @@
 #      debug kernel too when it is built (only it has KUnit, so only there
 #      are the KUnit test files compiled and checked).
 #
+#   3. scripts/include-graph.py over module/: no include loop among the
+#      module's parts, every function declared in its own part's header;
+#   4. kernel-doc -none (linux-source-6.1's) over module/*.[ch]: every
+#      kernel-doc comment well-formed, every parameter described.
+#
 # Passes only with zero checkpatch errors, warnings and checks-as-warnings,
-# and zero sparse warnings in our files. Two checkpatch rules are ignored,
+# zero sparse warnings in our files, no include loop and zero kernel-doc
+# warnings. Two checkpatch rules are ignored,
 # each for the one line it concerns:
 #   LINUX_VERSION_CODE              module/compat.h's supported-range guard:
 #                                   an out-of-tree module has no "version it
@@ -85,6 +91,19 @@ dkdir=$(debug_kdir) && [ -f "$dkdir/Module.symvers" ] && [ -f "$dkdir/.config" ]
 	{ run_sparse debug "$dkdir" || bad=1; }
 [ -f "${dkdir:-/nonexistent}/Module.symvers" ] ||
 	echo "sparse (debug): the debug kernel is not built, KUnit files not checked"
+
+# --- include graph and kernel-doc -------------------------------------------------
+if python3 scripts/include-graph.py; then
+	echo "include-graph: the module's parts form layers"
+else
+	bad=1
+fi
+
+kdoc=$("$PSHARE_KSRC/scripts/kernel-doc" -none module/*.c module/*.h 2>&1 |
+	grep -v '^Warning: Sphinx version')
+[ -n "$kdoc" ] && echo "$kdoc"
+echo "kernel-doc: $(grep -c 'warning:' <<<"$kdoc") warnings in module/"
+grep -q 'warning:' <<<"$kdoc" && bad=1
 
 if [ "$bad" -ne 0 ]; then
 	echo "style: FAILED"
