@@ -7,10 +7,11 @@
 /**
  * DOC: debugfs
  *
- * regions:	one line per region,
- *		ino size pages_private pages_zero pages_shared cow_breaks
- *		domain shares min max target active(permille) fast slow
- *		current pages_paged paged_out paged_in name
+ * regions:	one line per region: ino, then the statistics of
+ *		PSHARE_IOC_REGION_STATS named as in struct
+ *		pshare_region_stats (PSHARE_REGION_STATS_FIELDS: size
+ *		pages_private ... paged_in), then the file name; the first
+ *		line names the columns
  * table:	the sharing hash table: size, load, metadata bytes and the
  *		probe-distance histogram (how far lookups walk)
  * hash_bits:	bits of the content hash kept (64); fewer force collisions,
@@ -47,31 +48,45 @@
 
 static struct dentry *pshare_debugfs_root;
 
+/* The columns of regions after ino: the statistics the ioctl gives. */
+static const struct pshare_stats_column {
+	const char *name;
+	size_t offset;
+} pshare_stats_columns[] = {
+#define PSHARE_COLUMN(f) \
+	{ .name = #f, .offset = offsetof(struct pshare_region_stats, f) },
+	PSHARE_REGION_STATS_FIELDS(PSHARE_COLUMN)
+#undef PSHARE_COLUMN
+};
+
 static int pshare_regions_show(struct seq_file *m, void *v)
 {
+	const struct pshare_stats_column *col;
 	struct pshare_region *r;
 
-	seq_puts(m, "ino size pages_private pages_zero pages_shared cow_breaks domain shares min max target active fast slow current pages_paged paged_out paged_in name\n");
+	/* The list names every field from size up to reserved, once. */
+	BUILD_BUG_ON(ARRAY_SIZE(pshare_stats_columns) * sizeof(__u64) !=
+		     offsetof(struct pshare_region_stats, reserved) -
+		     offsetof(struct pshare_region_stats, size));
+	seq_puts(m, "ino");
+	for (col = pshare_stats_columns;
+	     col < pshare_stats_columns + ARRAY_SIZE(pshare_stats_columns); col++)
+		seq_printf(m, " %s", col->name);
+	seq_puts(m, " name\n");
 	mutex_lock(&pshare_regions_lock);
 	list_for_each_entry(r, &pshare_regions, node) {
 		struct inode *inode = &r->vfs_inode;
-		struct pshare_counts c;
+		struct pshare_region_stats st;
 		struct dentry *alias;
 
-		pshare_region_counts(r, &c);
-		seq_printf(m, "%llu %lld %ld %ld %ld %ld %u ",
-			   (u64)inode->i_ino, i_size_read(inode), c.private,
-			   c.zero, c.shared, atomic_long_read(&r->cow_breaks),
-			   READ_ONCE(r->domain));
-		seq_printf(m, "%llu %llu %llu %llu %u %u %u %u %ld %ld %ld ",
-			   pshare_region_shares(r), READ_ONCE(r->min_pages),
-			   pshare_region_max(r),
-			   min(READ_ONCE(r->target), pshare_region_max(r)),
-			   pshare_active_estimate(r), READ_ONCE(r->sample.fast),
-			   READ_ONCE(r->sample.slow), pshare_active_current(r),
-			   c.paged,
-			   atomic_long_read(&r->paged_out),
-			   atomic_long_read(&r->paged_in));
+		pshare_region_snapshot(r, &st);
+		seq_printf(m, "%llu", (u64)inode->i_ino);
+		for (col = pshare_stats_columns;
+		     col < pshare_stats_columns + ARRAY_SIZE(pshare_stats_columns);
+		     col++)
+			seq_printf(m, " %llu",
+				   *(__u64 *)((char *)&st + col->offset));
+		seq_putc(m, ' ');
 		/*
 		 * No dentry reference: umount must not find one busy. Under
 		 * i_lock the aliases stay put.

@@ -195,27 +195,7 @@ static bool pshare_stats_valid(const union pshare_region_args *arg)
 static int pshare_stats_run(struct pshare_region *r,
 			    union pshare_region_args *arg)
 {
-	struct pshare_region_stats *st = &arg->stats;
-	struct pshare_counts c;
-
-	pshare_region_counts(r, &c);
-	st->size = i_size_read(&r->vfs_inode);
-	st->pages_private = c.private;
-	st->pages_zero = c.zero;
-	st->pages_shared = c.shared;
-	st->pages_paged = c.paged;
-	st->cow_breaks = atomic_long_read(&r->cow_breaks);
-	st->domain = READ_ONCE(r->domain);
-	st->shares = pshare_region_shares(r);
-	st->min_pages = READ_ONCE(r->min_pages);
-	st->max_pages = pshare_region_max(r);
-	st->target_pages = min(READ_ONCE(r->target), st->max_pages);
-	st->active_permille = pshare_active_estimate(r);
-	st->active_fast = READ_ONCE(r->sample.fast);
-	st->active_slow = READ_ONCE(r->sample.slow);
-	st->active_current = pshare_active_current(r);
-	st->paged_out = atomic_long_read(&r->paged_out);
-	st->paged_in = atomic_long_read(&r->paged_in);
+	pshare_region_snapshot(r, &arg->stats);
 	return 0;
 }
 

@@ -50,7 +50,7 @@ u64 pshare_rho(u64 shares, u64 pages, u32 active, u32 tax_percent)
 	if (!pages)
 		return U64_MAX;
 	active = min_t(u32, active, PSHARE_PERMILLE);
-	shares = min_t(u64, shares, PSHARE_SHARES_MAX);
+	shares = min_t(u64, shares, PSHARE_POLICY_SHARES_MAX);
 	cost = pages * (active * keep + 100 * (PSHARE_PERMILLE - active));
 	return mul_u64_u64_div_u64(shares,
 				   (keep * PSHARE_PERMILLE) << PSHARE_RHO_SHIFT,

@@ -7,9 +7,12 @@
 #define _PSHARE_POLICY_H
 
 #include <linux/types.h>
+#include <linux/pshare.h>
 
-/* Upper bounds that keep the fixed-point arithmetic in 64 bits. */
-#define PSHARE_SHARES_MAX	(1ULL << 30)
+/*
+ * Upper bounds that keep the fixed-point arithmetic in 64 bits: shares up
+ * to PSHARE_POLICY_SHARES_MAX (the uapi's limit), and these.
+ */
 #define PSHARE_TAX_MAX		99
 #define PSHARE_PERMILLE		1000
 

@@ -13,12 +13,13 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/xarray.h>
+#include <linux/pshare.h>
 #include <linux/atomic.h>
 
 #include "compat.h"
 
-/* Largest region: 1 TiB of guest RAM per file. */
-#define PSHARE_MAX_BYTES	(1ULL << 40)
+/* Largest region: 1 TiB of guest RAM per file, the uapi's page limit. */
+#define PSHARE_MAX_BYTES	(PSHARE_POLICY_PAGES_MAX << PAGE_SHIFT)
 
 /**
  * struct pshare_sample - active memory estimate of a region

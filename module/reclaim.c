@@ -75,7 +75,7 @@ u64 pshare_region_shares(struct pshare_region *r)
 	if (shares != PSHARE_DEFAULT)
 		return shares;
 	return clamp_t(u64, DIV_ROUND_UP(i_size_read(&r->vfs_inode), PAGE_SIZE),
-		       1, PSHARE_SHARES_MAX);
+		       1, PSHARE_POLICY_SHARES_MAX);
 }
 
 u64 pshare_region_max(struct pshare_region *r)
@@ -97,13 +97,13 @@ u64 pshare_region_max(struct pshare_region *r)
  *
  * PSHARE_DEFAULT restores the default of shares (proportional to size)
  * or max (the size). Refused with -EINVAL, changing nothing: shares above
- * PSHARE_SHARES_MAX, a min or max above the largest region, or a min above
+ * PSHARE_POLICY_SHARES_MAX, a min or max above the largest region, or a min above
  * the max that would result.
  */
 int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,
 			     u64 min, u64 max)
 {
-	u64 limit = PSHARE_MAX_BYTES >> PAGE_SHIFT;
+	u64 limit = PSHARE_POLICY_PAGES_MAX;
 	u64 new_max;
 	int err = 0;
 
@@ -117,7 +117,7 @@ int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,
 	new_max = max == PSHARE_DEFAULT ?
 		  DIV_ROUND_UP(i_size_read(&r->vfs_inode), PAGE_SIZE) : max;
 
-	if ((shares != PSHARE_DEFAULT && shares > PSHARE_SHARES_MAX) ||
+	if ((shares != PSHARE_DEFAULT && shares > PSHARE_POLICY_SHARES_MAX) ||
 	    min > limit || (max != PSHARE_DEFAULT && max > limit) ||
 	    min > new_max) {
 		err = -EINVAL;
@@ -190,6 +190,40 @@ struct pshare_reclaim_item {
 	u64 held;
 	u64 target;
 };
+
+/**
+ * pshare_region_snapshot - the statistics of @r, as PSHARE_IOC_REGION_STATS
+ * gives them
+ * @r: the region
+ * @st: its fields from @size on are filled in (PSHARE_REGION_STATS_FIELDS)
+ *
+ * The page counters are one snapshot (pshare_region_counts()); the rest is
+ * read field by field.
+ */
+void pshare_region_snapshot(struct pshare_region *r,
+			    struct pshare_region_stats *st)
+{
+	struct pshare_counts c;
+
+	pshare_region_counts(r, &c);
+	st->size = i_size_read(&r->vfs_inode);
+	st->pages_private = c.private;
+	st->pages_zero = c.zero;
+	st->pages_shared = c.shared;
+	st->pages_paged = c.paged;
+	st->cow_breaks = atomic_long_read(&r->cow_breaks);
+	st->domain = READ_ONCE(r->domain);
+	st->shares = pshare_region_shares(r);
+	st->min_pages = READ_ONCE(r->min_pages);
+	st->max_pages = pshare_region_max(r);
+	st->target_pages = min(READ_ONCE(r->target), st->max_pages);
+	st->active_permille = pshare_active_estimate(r);
+	st->active_fast = READ_ONCE(r->sample.fast);
+	st->active_slow = READ_ONCE(r->sample.slow);
+	st->active_current = pshare_active_current(r);
+	st->paged_out = atomic_long_read(&r->paged_out);
+	st->paged_in = atomic_long_read(&r->paged_in);
+}
 
 /*
  * One round: targets for every region, then page-out where it must.

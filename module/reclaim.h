@@ -32,5 +32,7 @@ u64 pshare_region_shares(struct pshare_region *r);
 u64 pshare_region_max(struct pshare_region *r);
 int pshare_region_set_policy(struct pshare_region *r, u32 which, u64 shares,
 			     u64 min, u64 max);
+void pshare_region_snapshot(struct pshare_region *r,
+			    struct pshare_region_stats *st);
 
 #endif /* _PSHARE_RECLAIM_H */

@@ -36,6 +36,10 @@
 /* A policy value meaning "the default": shares proportional to size, max = size. */
 #define PSHARE_POLICY_DEFAULT		(~0ULL)
 
+/* The largest policy values PSHARE_IOC_REGION_SET_POLICY takes. */
+#define PSHARE_POLICY_SHARES_MAX	(1ULL << 30)
+#define PSHARE_POLICY_PAGES_MAX		(1ULL << 28)	/* 1 TiB: the largest region */
+
 /**
  * struct pshare_api - version and feature negotiation
  * @argsz:	(in) sizeof(struct pshare_api)
@@ -117,6 +121,17 @@ struct pshare_region_stats {
 	__u64 paged_in;
 	__u64 reserved[8];
 };
+
+/*
+ * The (out) fields of struct pshare_region_stats from @size on, in order,
+ * each a __u64: X(name) for each, for tools that show them all by name
+ * (psharectl, and the columns of debugfs' regions table).
+ */
+#define PSHARE_REGION_STATS_FIELDS(X)					\
+	X(size) X(pages_private) X(pages_zero) X(pages_shared)		\
+	X(cow_breaks) X(domain) X(shares) X(min_pages) X(max_pages)	\
+	X(target_pages) X(active_permille) X(active_fast) X(active_slow)	\
+	X(active_current) X(pages_paged) X(paged_out) X(paged_in)
 
 /**
  * struct pshare_region_domain - move a region to another sharing domain
