@@ -116,14 +116,17 @@ in_newest_root() {
 	' sh "$PSHARE_NEWEST_ROOT" "$@"
 }
 
-# vm_qemu_cmd: the command that runs the test VM's QEMU: $PSHARE_VM_QEMU
-# (default qemu-system-x86_64, this machine's), where "trixie" means Debian
-# 13's (scripts/vm-qemu.sh installs it on first use; "The emulated CPU" in
-# scripts/vm.sh says why one would).
+# vm_qemu_cmd: the command that runs the test VM's QEMU: $PSHARE_VM_QEMU,
+# where "trixie" (the default) means Debian 13's QEMU 10.0
+# (scripts/vm-qemu.sh installs it on first use) and "host" this machine's
+# qemu-system-x86_64 (Debian 12's 7.2, which panics now and then under
+# nested guests: "The emulated CPU" in scripts/vm.sh); any other value is
+# the command itself.
 vm_qemu_cmd() {
-	case ${PSHARE_VM_QEMU:-qemu-system-x86_64} in
+	case ${PSHARE_VM_QEMU:-trixie} in
 	trixie)	bash "$PSHARE_TOP/scripts/vm-qemu.sh" ;;
-	*)	echo "${PSHARE_VM_QEMU:-qemu-system-x86_64}" ;;
+	host)	echo qemu-system-x86_64 ;;
+	*)	echo "$PSHARE_VM_QEMU" ;;
 	esac
 }
 
