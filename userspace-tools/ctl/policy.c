@@ -28,6 +28,26 @@ static void print_policy_result(const char *path,
 	       (unsigned long long)rs->domain);
 }
 
+/*
+ * One policy value: a count (@pages false) or PAGES|SIZE (@pages true), at
+ * most @limit, or 'default' where @can_default. False if @arg is none of
+ * these.
+ */
+static bool policy_value(const char *arg, bool pages, bool can_default,
+			 unsigned long long limit, __u64 *out)
+{
+	unsigned long long v;
+
+	if (can_default && !strcmp(arg, "default")) {
+		*out = PSHARE_POLICY_DEFAULT;
+		return true;
+	}
+	if (!(pages ? parse_pages(arg, &v) : parse_u64(arg, &v)) || v > limit)
+		return false;
+	*out = v;
+	return true;
+}
+
 /* Each option sets one field of the policy and its flag (@data). */
 static int policy_opt(const struct psharectl_cmd *cmd, int opt,
 		      const char *arg, void *data)
@@ -37,26 +57,22 @@ static int policy_opt(const struct psharectl_cmd *cmd, int opt,
 	switch (opt) {
 	case 's':
 		pol->flags |= PSHARE_POLICY_SHARES;
-		if (!strcmp(arg, "default"))
-			pol->shares = PSHARE_POLICY_DEFAULT;
-		else if (!parse_u64(arg, &pol->shares) ||
-			 pol->shares > PSHARE_SHARES_LIMIT)
+		if (!policy_value(arg, false, true, PSHARE_SHARES_LIMIT,
+				  &pol->shares))
 			return bad_value(cmd, "--shares", arg,
 					 "a number up to 2^30 (1073741824), or 'default' (the size in pages)");
 		break;
 	case 'm':
 		pol->flags |= PSHARE_POLICY_MIN;
-		if (!parse_pages(arg, &pol->min_pages) ||
-		    pol->min_pages > PSHARE_PAGES_LIMIT)
+		if (!policy_value(arg, true, false, PSHARE_PAGES_LIMIT,
+				  &pol->min_pages))
 			return bad_value(cmd, "--min", arg,
 					 "PAGES or a SIZE like 512M, at most 2^28 pages (1T)");
 		break;
 	case 'M':
 		pol->flags |= PSHARE_POLICY_MAX;
-		if (!strcmp(arg, "default"))
-			pol->max_pages = PSHARE_POLICY_DEFAULT;
-		else if (!parse_pages(arg, &pol->max_pages) ||
-			 pol->max_pages > PSHARE_PAGES_LIMIT)
+		if (!policy_value(arg, true, true, PSHARE_PAGES_LIMIT,
+				  &pol->max_pages))
 			return bad_value(cmd, "--max", arg,
 					 "PAGES or a SIZE like 2G, at most 2^28 pages (1T), or 'default' (the size)");
 		break;

@@ -94,6 +94,28 @@ static void read_sysfs_file(int dfd, struct sysfs_entry *e)
 	e->is_num = parse_u64(e->value, &e->num);
 }
 
+/*
+ * Room for element @used of the array @arr of @cap elements of @size
+ * bytes: @arr itself, or a larger copy (twice the size, so that filling an
+ * array costs amortized O(1) per element). NULL when out of memory
+ * (reported); @arr is then still valid.
+ */
+static void *grow(void *arr, size_t *cap, size_t used, size_t size)
+{
+	size_t n = *cap ? 2 * *cap : 16;
+	void *p;
+
+	if (used < *cap)
+		return arr;
+	p = realloc(arr, n * size);
+	if (!p) {
+		err_msg("out of memory");
+		return NULL;
+	}
+	*cap = n;
+	return p;
+}
+
 /* Read every regular file of the sysfs directory, sorted by name. */
 static int read_sysfs(struct status *s)
 {
@@ -120,16 +142,12 @@ static int read_sysfs(struct status *s)
 			continue;
 		if (strlen(de->d_name) >= sizeof(e->name))
 			continue;
-		if (s->nr_sys == cap) {
-			cap = cap ? 2 * cap : 32;
-			e = realloc(s->sys, cap * sizeof(*e));
-			if (!e) {
-				err_msg("out of memory");
-				closedir(d);
-				return -1;
-			}
-			s->sys = e;
+		e = grow(s->sys, &cap, s->nr_sys, sizeof(*e));
+		if (!e) {
+			closedir(d);
+			return -1;
 		}
+		s->sys = e;
 		e = &s->sys[s->nr_sys++];
 		memset(e, 0, sizeof(*e));
 		strcpy(e->name, de->d_name);
@@ -223,16 +241,12 @@ static int read_regions(struct status *s, bool quiet)
 			rc = -1;
 			continue;
 		}
-		if (s->nr_rows == cap) {
-			cap = cap ? 2 * cap : 16;
-			n = realloc(s->rows, cap * sizeof(*n));
-			if (!n) {
-				err_msg("out of memory");
-				rc = -1;
-				break;
-			}
-			s->rows = n;
+		n = grow(s->rows, &cap, s->nr_rows, sizeof(*n));
+		if (!n) {
+			rc = -1;
+			break;
 		}
+		s->rows = n;
 		s->rows[s->nr_rows++] = r;
 	}
 	if (ferror(f)) {

@@ -32,44 +32,48 @@ static void print_region_table(const struct status *s)
 		printf("  (no regions)\n");
 }
 
+/* One derived figure: its name, its value, and what it means. */
+static void derived_line(const char *name, const char *value,
+			 const char *what)
+{
+	printf("  %-22s %9s  %s\n", name, value, what);
+}
+
 static void print_derived_text(const struct status *s)
 {
 	struct derived d;
-	char h[2][64];
+	char h[64];
 
 	derive(s, &d);
 	printf("\nderived:\n");
 	if (s->have_rows)
-		printf("  %-22s %9s  %s\n", "regions total size",
-		       hpages(h[0], 64, d.size_pages),
-		       "guest RAM the regions describe");
-	printf("  %-22s %9s  %s\n", "held",
-	       hpages(h[0], 64, d.held),
-	       "private frames + shared frames (what limit_pages bounds)");
-	printf("  %-22s %9s  %s\n", "saved by sharing",
-	       hpages(h[0], 64, d.saved), "pages_sharing");
-	printf("  %-22s %9s  %s\n", "sharing ratio",
-	       ratio_str(h[0], 64, d.sharing_ratio),
-	       "pages_sharing / pages_shared: pages saved per shared frame");
-	printf("  %-22s %9s  %s\n", "zero pages",
-	       hpages(h[0], 64, d.zero),
-	       "read but never written (or merged as zero): one zero frame");
+		derived_line("regions total size",
+			     hpages(h, sizeof(h), d.size_pages),
+			     "guest RAM the regions describe");
+	derived_line("held", hpages(h, sizeof(h), d.held),
+		     "private frames + shared frames (what limit_pages bounds)");
+	derived_line("saved by sharing", hpages(h, sizeof(h), d.saved),
+		     "pages_sharing");
+	derived_line("sharing ratio", ratio_str(h, sizeof(h), d.sharing_ratio),
+		     "pages_sharing / pages_shared: pages saved per shared frame");
+	derived_line("zero pages", hpages(h, sizeof(h), d.zero),
+		     "read but never written (or merged as zero): one zero frame");
 	if (s->have_rows)
-		printf("  %-22s %9s  %s\n", "holes",
-		       hpages(h[0], 64, d.hole_pages),
-		       "never touched or punched (balloon): no frame");
-	printf("  %-22s %9s  %s\n", "paged out",
-	       hpages(h[0], 64, d.paged), "in backing files");
+		derived_line("holes", hpages(h, sizeof(h), d.hole_pages),
+			     "never touched or punched (balloon): no frame");
+	derived_line("paged out", hpages(h, sizeof(h), d.paged),
+		     "in backing files");
 	if (s->have_rows)
-		printf("  %-22s %9s  %s\n", "overcommit ratio",
-		       ratio_str(h[0], 64, d.overcommit),
-		       "regions total size / held");
+		derived_line("overcommit ratio",
+			     ratio_str(h, sizeof(h), d.overcommit),
+			     "regions total size / held");
 	printf("  %-22s %9s\n", "memory_state", d.state);
-	printf("  %-22s %s\n", "limit", limit_str(h[0], 64, d.limit));
+	printf("  %-22s %s\n", "limit", limit_str(h, sizeof(h), d.limit));
 	if (d.limit)
-		printf("  %-22s %9s  %s\n", "headroom",
-		       d.limit > d.held ? hpages(h[1], 64, d.limit - d.held) : "0",
-		       "limit - held");
+		derived_line("headroom",
+			     d.limit > d.held ?
+			     hpages(h, sizeof(h), d.limit - d.held) : "0",
+			     "limit - held");
 }
 
 static void print_status_text(const struct status *s)

@@ -4,6 +4,7 @@
  * of the module's files, sizes for people, number parsing, clocks and the
  * stop signals of the long-running commands.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -132,9 +133,11 @@ bool parse_u64(const char *s, unsigned long long *out)
  */
 bool parse_size(const char *s, unsigned long long *out, bool *had_unit)
 {
+	/* Each a factor of 1024 above the one before it. */
+	static const char units[] = "KMGT";
+	const char *p, *unit;
 	long double frac = 0;
-	unsigned long long whole, mult = 1;
-	const char *p;
+	unsigned long long whole, mult;
 	char *end;
 
 	if (*s < '0' || *s > '9')
@@ -151,27 +154,16 @@ bool parse_size(const char *s, unsigned long long *out, bool *had_unit)
 			frac += (*p - '0') * scale;
 	}
 	*had_unit = *p != '\0';
-	switch (*p) {
-	case '\0':
+	if (*p == '\0') {
 		if (frac != 0)
 			return false;	/* "1.5" pages makes no sense */
 		*out = whole;
 		return true;
-	case 'k': case 'K':
-		mult = 1ULL << 10;
-		break;
-	case 'm': case 'M':
-		mult = 1ULL << 20;
-		break;
-	case 'g': case 'G':
-		mult = 1ULL << 30;
-		break;
-	case 't': case 'T':
-		mult = 1ULL << 40;
-		break;
-	default:
-		return false;
 	}
+	unit = strchr(units, toupper((unsigned char)*p));
+	if (!unit)
+		return false;
+	mult = 1ULL << (10 * (unit - units + 1));
 	p++;
 	if (!strcmp(p, "i") || !strcmp(p, "iB") || !strcmp(p, "B"))
 		p += strlen(p);
