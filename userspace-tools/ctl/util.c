@@ -133,11 +133,11 @@ bool parse_u64(const char *s, unsigned long long *out)
  */
 bool parse_size(const char *s, unsigned long long *out, bool *had_unit)
 {
+	long double frac = 0;
 	/* Each a factor of 1024 above the one before it. */
 	static const char units[] = "KMGT";
-	const char *p, *unit;
-	long double frac = 0;
 	unsigned long long whole, mult;
+	const char *p, *unit;
 	char *end;
 
 	if (*s < '0' || *s > '9')
