@@ -55,9 +55,10 @@ int bad_value(const struct psharectl_cmd *cmd, const char *opt,
 
 /*
  * getopt_long() answered ':' (an option without its argument) or '?' (an
- * unknown option). optopt holds the letter of a short option; for a long
- * one it is 0 (or the option's value when it got an argument it does not
- * take), and argv[optind - 1] is the option as given.
+ * unknown option). optopt holds the letter of a short option; for a known
+ * long option glibc sets it to the option's value, so "--max" without its
+ * argument is reported by that letter ('-M'), as psharectl always has. Only
+ * an unknown long option leaves it 0; argv[optind - 1] names that one.
  */
 static int bad_option(const struct psharectl_cmd *cmd, int c, char **argv)
 {
