@@ -31,8 +31,11 @@ static void jw_sep(struct json_writer *w, bool is_name)
 		w->named = false;
 		return;
 	}
-	if (d < 0)
-		return;		/* the outermost value */
+	if (d < 0) {
+		/* The outermost value: never a member. */
+		assert(!is_name);
+		return;
+	}
 	/* In an object a member starts with its name; an array has none. */
 	assert(is_name == (w->kind[d] == '{'));
 	if (w->count[d]++)
