@@ -5,7 +5,7 @@
 #
 #   1. checkpatch.pl (from linux-source-6.1, unpacked by scripts/deps.sh)
 #      with --no-tree -f over module/*.[ch], uapi/linux/pshare.h and
-#      userspace-tools/*.c;
+#      psharectl's sources (userspace-tools/ctl/*.[ch]);
 #   2. sparse (Debian package), through kbuild's C=2, over every object of
 #      pshare.ko built against the stock kernel's headers, and against the
 #      debug kernel too when it is built (only it has KUnit, so only there
@@ -28,7 +28,7 @@
 #                                   PSHARE_REGION_STATS_FIELDS(X) is an
 #                                   X-macro list, which cannot be one
 #                                   parenthesized value;
-#   PREFER_DEFINED_ATTRIBUTE_MACRO  userspace only: psharectl.c defines the
+#   PREFER_DEFINED_ATTRIBUTE_MACRO  userspace only: psharectl.h defines the
 #                                   __printf() the rule asks for, since
 #                                   userspace has no <linux/compiler.h>.
 # Objects go to build/style/, never next to the sources.
@@ -58,7 +58,7 @@ run_checkpatch() {
 
 shopt -s nullglob
 kfiles=(module/*.c module/*.h)
-ufiles=(userspace-tools/*.c)
+ufiles=(userspace-tools/ctl/*.[ch])
 run_checkpatch LINUX_VERSION_CODE "${kfiles[@]}"
 run_checkpatch COMPLEX_MACRO uapi/linux/pshare.h
 kfiles+=(uapi/linux/pshare.h)
