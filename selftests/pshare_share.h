@@ -11,8 +11,6 @@
 
 #include "pshare_selftest.h"	/* first: it defines _GNU_SOURCE */
 
-#include <time.h>
-
 #define PS_HASH_BITS	"/sys/kernel/debug/pshare/hash_bits"
 #define PS_TABLE	"/sys/kernel/debug/pshare/table"
 
@@ -124,14 +122,6 @@ static inline void ps_knobs_restore(const struct ps_knobs *k)
 	ps_knob_set("sleep_millisecs", v);
 	/* After the unmerge run reads 2; a stopped scanner stays stopped. */
 	ps_knob_set("run", k->run == PS_RUN_MERGE ? "1" : "0");
-}
-
-static inline double ps_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*
