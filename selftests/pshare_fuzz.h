@@ -25,13 +25,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-
 
 #define NTHREADS	4
 #define NCHAOS		4		/* shared region names */
@@ -91,8 +88,6 @@ struct fz_knob {
 	char found[32];
 	char during[32];
 };
-#define FZ_RUN		0	/* fz_knobs[] index of run */
-#define FZ_ACROSS	3	/* fz_knobs[] index of merge_across_domains */
 
 /* What all threads share; set up by the fixture. */
 struct fz_state {
@@ -126,7 +121,7 @@ static inline uint64_t rnd(struct fz_thread *t)
 	return ps_rnd(&t->rnd);
 }
 
-/* A number below @n (0 when @n is 0); the modulo bias does not matter here. */
+/* A number below @n, or 0 when @n is 0 (modulo bias is negligible). */
 static inline uint64_t below(struct fz_thread *t, uint64_t n)
 {
 	return n ? rnd(t) % n : 0;

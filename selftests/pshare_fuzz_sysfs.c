@@ -8,6 +8,11 @@
  */
 #include "pshare_fuzz.h"
 
+/* ----------------------------------------------------------------------
+ * sysfs and debugfs knobs
+ * ---------------------------------------------------------------------- */
+
+/* The knobs, their ranges and the values the run holds them at. */
 static struct fz_knob fz_knobs[] = {
 	{ .name = "run", .min = 0, .max = 2, .run_value = "1" },
 	{ .name = "pages_to_scan", .min = 1, .max = 1 << 20, .run_value = "4096" },
@@ -20,10 +25,8 @@ static struct fz_knob fz_knobs[] = {
 	{ .name = "sample_pages", .min = 1, .max = 4096, .run_value = "4096" },
 };
 #define NKNOBS		(sizeof(fz_knobs) / sizeof(fz_knobs[0]))
-
-/* ----------------------------------------------------------------------
- * sysfs and debugfs knobs
- * ---------------------------------------------------------------------- */
+#define FZ_RUN		0	/* fz_knobs[] index of run */
+#define FZ_ACROSS	3	/* fz_knobs[] index of merge_across_domains */
 
 /*
  * A random value for a knob: a decimal number the knob must take, or a

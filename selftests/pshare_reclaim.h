@@ -25,7 +25,7 @@
 /* Longest wait for the reclaimer or the sampler to do something. */
 #define RC_WAIT_S		120
 
-/* Seconds of the paging stress and the page-in race (PSHARE_RECLAIM_SECONDS). */
+/* Length of the paging stress and page-in race: PSHARE_RECLAIM_SECONDS. */
 #define RC_RECLAIM_SECONDS_DEFAULT	15
 #define RC_RECLAIM_SECONDS_MAX		3000
 
