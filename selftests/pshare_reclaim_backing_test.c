@@ -2,7 +2,7 @@
 /*
  * Reclaim selftests, backing files: PSHARE_IOC_REGION_SET_BACKING's
  * descriptor checks, when a backing file may change and how pages are laid
- * out in it, and a backing file that is cut short under a paged region.
+ * out in it, and pages lost when a backing file is cut short (EIO).
  */
 #include "pshare_reclaim.h"
 

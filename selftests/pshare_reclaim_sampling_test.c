@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reclaim selftests, sampling: active memory sampling finds the pages a
- * region's users touch, and idle_tax_percent charges for the rest.
+ * Reclaim selftests, sampling: the active-memory estimate of an idle region
+ * falls, and that of a region whose pages are touched all the time rises
+ * and stays high.
  */
 #include "pshare_reclaim.h"
 

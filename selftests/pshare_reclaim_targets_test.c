@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reclaim selftests, targets: the balloon targets that limit_pages sets
- * per region, which never go below a region's min, trim what is over its
- * max first, and are set for regions without a backing file too.
+ * Reclaim selftests, targets: under a limit a region never drops below its
+ * min, a region over its max is paged down to it without any limit, and a
+ * region without a backing file only gets a lower (balloon) target.
  */
 #include "pshare_reclaim.h"
 
