@@ -35,24 +35,8 @@ static const char *const rc_knob_names[] = {
 };
 #define RC_NKNOBS	(sizeof(rc_knob_names) / sizeof(rc_knob_names[0]))
 
-static inline int rc_knob_set(const char *name, const char *val)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
-	return ps_write_file(path, val);
-}
-
-static inline int rc_knob_set_ull(const char *name, unsigned long long val)
-{
-	char v[32];
-
-	snprintf(v, sizeof(v), "%llu", val);
-	return rc_knob_set(name, v);
-}
-
 #define RC_KNOB(name, val) \
-	ASSERT_EQ(0, rc_knob_set_ull(name, val)) \
+	ASSERT_EQ(0, ps_knob_set_num(name, val)) \
 		TH_LOG("writing %llu to %s: %s", (unsigned long long)(val), \
 		       name, strerror(errno))
 
@@ -201,7 +185,7 @@ FIXTURE_TEARDOWN(reclaim)
 
 	/* No limit first: then nothing is paged out while regions go. */
 	if (self->saved)
-		rc_knob_set("limit_pages", "0");
+		ps_knob_set("limit_pages", "0");
 	for (i = 0; i < RC_NREGIONS; i++) {
 		ps_region_destroy(&self->r[i]);
 		if (self->backing[i] >= 0)
@@ -212,7 +196,7 @@ FIXTURE_TEARDOWN(reclaim)
 	ps_scratch_fs_remove(&rc_disk);
 	if (self->saved)
 		for (i = 0; i < RC_NKNOBS; i++)
-			rc_knob_set_ull(rc_knob_names[i], self->knobs[i]);
+			ps_knob_set_num(rc_knob_names[i], self->knobs[i]);
 }
 
 /* Size region @i to @pages and write a distinct pattern into every page. */

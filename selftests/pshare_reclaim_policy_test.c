@@ -269,7 +269,7 @@ TEST_F(reclaim, policy_fd_errors)
 
 static int rc_knob_errno(const char *name, const char *val)
 {
-	return rc_knob_set(name, val) ? errno : 0;
+	return ps_knob_set(name, val) ? errno : 0;
 }
 
 TEST_F(reclaim, knobs)
@@ -328,11 +328,11 @@ TEST_F(reclaim, knobs)
 	ASSERT_EQ(1, fscanf(f, "MemTotal: %llu kB", &total));
 	fclose(f);
 	max_limit = total / (PS_PAGE / 1024) * 64;
-	EXPECT_EQ(0, rc_knob_set_ull("limit_pages", max_limit))
+	EXPECT_EQ(0, ps_knob_set_num("limit_pages", max_limit))
 		TH_LOG("limit_pages %llu (64 x RAM): %s", max_limit,
 		       strerror(errno));
 	EXPECT_EQ((long long)max_limit, ps_sysfs("limit_pages"));
-	EXPECT_EQ(EINVAL, rc_knob_set_ull("limit_pages", max_limit + 1) ? errno : 0);
+	EXPECT_EQ(EINVAL, ps_knob_set_num("limit_pages", max_limit + 1) ? errno : 0);
 	EXPECT_EQ((long long)max_limit, ps_sysfs("limit_pages"));
 	RC_KNOB("limit_pages", 0);
 

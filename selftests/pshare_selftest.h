@@ -167,6 +167,28 @@ static inline long long ps_sysfs(const char *name)
 	return ps_read_number(path);
 }
 
+/* Write @val to knob @name of /sys/kernel/mm/pshare; 0 or -1 with errno. */
+static inline int ps_knob_set(const char *name, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
+	return ps_write_file(path, val);
+}
+
+#define PS_KNOB_SET(name, val) \
+	ASSERT_EQ(0, ps_knob_set(name, val)) \
+		TH_LOG("writing %s to %s: %s", val, name, strerror(errno))
+
+/* ps_knob_set() of a number: puts back a value that ps_sysfs() read. */
+static inline int ps_knob_set_num(const char *name, long long val)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", val);
+	return ps_knob_set(name, v);
+}
+
 /*
  * Wait up to 30 s for the regions counter to read @want: the scanner, the
  * sampler or the reclaimer may hold the last reference to a closed and

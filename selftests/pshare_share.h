@@ -25,19 +25,6 @@
 #define PS_RUN_MERGE	1
 #define PS_RUN_UNMERGE	2
 
-/* Write @val to knob @name of /sys/kernel/mm/pshare; 0 or -1 with errno. */
-static inline int ps_knob_set(const char *name, const char *val)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
-	return ps_write_file(path, val);
-}
-
-#define PS_KNOB_SET(name, val) \
-	ASSERT_EQ(0, ps_knob_set(name, val)) \
-		TH_LOG("writing %s to %s: %s", val, name, strerror(errno))
-
 /* The hash_bits debug knob: -1 when debugfs does not have it. */
 static inline long long ps_hash_bits(void)
 {

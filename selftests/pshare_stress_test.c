@@ -380,12 +380,8 @@ FIXTURE_TEARDOWN(stress)
 {
 	int i;
 
-	if (self->limit_found >= 0) {
-		char v[32];
-
-		snprintf(v, sizeof(v), "%lld", self->limit_found);
-		ps_knob_set("limit_pages", v);
-	}
+	if (self->limit_found >= 0)
+		ps_knob_set_num("limit_pages", self->limit_found);
 	for (i = 0; i < self->s.nregions; i++) {
 		if (self->s.map[i] && self->s.map[i] != MAP_FAILED)
 			munmap(self->s.map[i], self->s.region_pages * PS_PAGE);
