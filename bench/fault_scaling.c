@@ -39,6 +39,8 @@
 
 #include <linux/falloc.h>
 
+#include "bench.h"
+
 #define MAX_WORKERS	4
 
 static const char *dir = "/run/pshare";
@@ -59,14 +61,6 @@ static struct {
 	atomic_int stop;
 	struct worker w[MAX_WORKERS];
 } *shared;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Loop until told to stop; a process of its own, so no mm is shared. */
 static void worker_main(struct worker *w)
@@ -106,7 +100,7 @@ static double run(int fds[2], int workers)
 	int i, err = 0;
 
 	memset(shared, 0, sizeof(*shared));
-	t0 = now();
+	t0 = bench_now();
 	for (i = 0; i < workers; i++) {
 		w[i].fd = fds[i % 2];
 		w[i].off = (off_t)(i / 2) * window;
@@ -129,7 +123,7 @@ static double run(int fds[2], int workers)
 		if (w[i].err)
 			err = w[i].err;
 	}
-	t = now() - t0;
+	t = bench_now() - t0;
 	if (err) {
 		fprintf(stderr, "fault_scaling: %s\n", strerror(err));
 		return -1;

@@ -43,13 +43,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/pshare.h>
+
+#include "bench.h"
 
 enum backing { B_PSHARE, B_MEMFD, B_ANON, B_ANON4K, B_NR };
 
@@ -73,27 +74,12 @@ static size_t bench_bytes = 256UL << 20;
 static int bench_reps = 5;
 static long page_size;
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(const double *v, int n)
 {
 	double s[64];
 
 	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
+	qsort(s, n, sizeof(*s), bench_cmp_double);
 	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
@@ -165,7 +151,7 @@ static double gup_pass(const char *p, size_t pages)
 
 	if (pipe(pfd))
 		return -1;
-	t = now();
+	t = bench_now();
 	for (i = 0; i < pages; i++) {
 		iov.iov_base = (void *)(p + i * page_size);
 		iov.iov_len = page_size;
@@ -173,7 +159,7 @@ static double gup_pass(const char *p, size_t pages)
 		    read(pfd[0], buf, page_size) != page_size)
 			goto out;
 	}
-	res = pages / (now() - t);
+	res = pages / (bench_now() - t);
 out:
 	close(pfd[0]);
 	close(pfd[1]);
@@ -201,24 +187,24 @@ static int run_once(enum backing b, int rep, struct row *r)
 	}
 	vp = p;
 
-	t = now();
+	t = bench_now();
 	for (i = 0; i < pages; i++)
 		vp[i * page_size] = (char)i;
-	r->v[M_TOUCH][rep] = pages / (now() - t);
+	r->v[M_TOUCH][rep] = pages / (bench_now() - t);
 
 	/* 8-byte stores, like the read pass (memset's rep stosb is emulated
 	 * byte by byte under TCG and would measure the emulator instead). */
-	t = now();
+	t = bench_now();
 	vw = (volatile uint64_t *)p;
 	for (i = 0; i < bench_bytes / sizeof(*vw); i++)
 		vw[i] = 0x0101010101010101ULL * (uint8_t)(0x5a + rep);
-	r->v[M_WRITE][rep] = bench_bytes / 1e6 / (now() - t);
+	r->v[M_WRITE][rep] = bench_bytes / 1e6 / (bench_now() - t);
 
-	t = now();
+	t = bench_now();
 	w = (const uint64_t *)p;
 	for (i = 0; i < bench_bytes / sizeof(*w); i++)
 		sum += w[i];
-	r->v[M_READ][rep] = bench_bytes / 1e6 / (now() - t);
+	r->v[M_READ][rep] = bench_bytes / 1e6 / (bench_now() - t);
 	/* Every byte is 0x5a + rep: the read pass must see it. */
 	if (sum != (bench_bytes / 8) * (0x0101010101010101ULL * (uint8_t)(0x5a + rep))) {
 		fprintf(stderr, "pshare_bench: %s: read back wrong data\n",
@@ -242,13 +228,6 @@ static int run_once(enum backing b, int rep, struct row *r)
 	if (path[0])
 		unlink(path);
 	return 0;
-}
-
-static int is_pshare_dir(const char *dir)
-{
-	struct statfs sfs;
-
-	return statfs(dir, &sfs) == 0 && sfs.f_type == PSHARE_FS_MAGIC;
 }
 
 static void print_row(const char *name, const struct row *a, const struct row *b)
@@ -314,12 +293,12 @@ int main(int argc, char **argv)
 	printf("# pshare_bench: %s %s, %zu MiB per mapping, %d repetitions, median\n",
 	       uts.sysname, uts.release, bench_bytes >> 20, bench_reps);
 	print_thp();
-	if (!is_pshare_dir(bench_dir))
+	if (!bench_is_pshare_dir(bench_dir))
 		printf("# %s is not a pshare mount: no pshare figures\n", bench_dir);
 
 	/* Interleave the backings so slow drift of the machine hits all. */
 	for (b = 0; b < B_NR; b++)
-		rows[b].valid = !(b == B_PSHARE && !is_pshare_dir(bench_dir));
+		rows[b].valid = !(b == B_PSHARE && !bench_is_pshare_dir(bench_dir));
 	for (rep = 0; rep < bench_reps; rep++)
 		for (b = 0; b < B_NR; b++)
 			if (rows[b].valid && run_once(b, rep, &rows[b]) < 0)
@@ -349,7 +328,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (b = 0; b < B_NR; b++)
-		if (!rows[b].valid && !(b == B_PSHARE && !is_pshare_dir(bench_dir)))
+		if (!rows[b].valid && !(b == B_PSHARE && !bench_is_pshare_dir(bench_dir)))
 			return 1;
 	return 0;
 }

@@ -51,12 +51,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/pshare.h>
+
+#include "bench.h"
 
 #define KSM_SYSFS	"/sys/kernel/mm/ksm"
 #define PSHARE_SYSFS	"/sys/kernel/mm/pshare"
@@ -107,14 +108,6 @@ static long page_size;
  * Small helpers
  * ---------------------------------------------------------------------- */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -123,19 +116,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Sorts @v in place; returns the q-quantile (nearest rank). */
 static double quantile(double *v, int n, double q)
 {
 	int i;
 
-	qsort(v, n, sizeof(*v), cmp_double);
+	qsort(v, n, sizeof(*v), bench_cmp_double);
 	i = (int)(q * n);
 	if (i >= n)
 		i = n - 1;
@@ -469,13 +455,13 @@ static int scanner_converge(struct scanner *s, struct result *r)
 	sc0 = read_long(s->sysfs, "pages_scanned");	/* pshare only */
 	cpu0 = cpu_secs(s->pid);
 	tick0 = cpu_ticks(s->pid);
-	t0 = now();
+	t0 = bench_now();
 	if (fs0 < 0 || cpu0 < 0 || scanner_start(s) < 0)
 		return -1;
 	fs_change = fs0;
 	for (;;) {
 		usleep(POLL_US);
-		t = now();
+		t = bench_now();
 		cpu = cpu_secs(s->pid);
 		sharing = read_long(s->sysfs, "pages_sharing");
 		fs = read_long(s->sysfs, "full_scans");
@@ -493,7 +479,7 @@ static int scanner_converge(struct scanner *s, struct result *r)
 			break;
 	}
 	write_long(s->sysfs, "run", 0);
-	r->wall_total = now() - t0;
+	r->wall_total = bench_now() - t0;
 	r->cpu_total = cpu_secs(s->pid) - cpu0;
 	r->cpu_ticks_total = cpu_ticks(s->pid) - tick0;
 	r->scans = read_long(s->sysfs, "full_scans") - fs0;
@@ -737,12 +723,11 @@ static void run_pshare(struct result *r)
 {
 	struct scanner s = { .sysfs = PSHARE_SYSFS, .thread = "pshare_scand" };
 	size_t bytes = npages * page_size;
-	struct statfs sfs;
 	char path[4096];
 	char *p;
 	int fd;
 
-	if (statfs(bench_dir, &sfs) < 0 || sfs.f_type != PSHARE_FS_MAGIC) {
+	if (!bench_is_pshare_dir(bench_dir)) {
 		r->why = "no pshare mount (give it with -d)";
 		return;
 	}
@@ -810,10 +795,10 @@ static double xxh64_floor(uint64_t *sink)
 		return -1;
 	fill(p);
 	for (rep = 0; rep < 3; rep++) {
-		t = now();
+		t = bench_now();
 		for (i = 0; i < npages; i++)
 			h ^= xxh64(p + i * page_size, page_size, 0);
-		t = (now() - t) * 1e9 / npages;
+		t = (bench_now() - t) * 1e9 / npages;
 		if (best < 0 || t < best)
 			best = t;
 	}

@@ -192,10 +192,7 @@ FIXTURE_TEARDOWN(fault)
 		for (i = NATTRS; i-- > 0;)
 			ps_write_file(fi_attrs[i].path, fi_attrs[i].found);
 	if (self->knobs_saved) {
-		char v[32];
-
-		snprintf(v, sizeof(v), "%lld", self->limit_found);
-		ps_knob_set("limit_pages", v);
+		ps_knob_set_num("limit_pages", self->limit_found);
 		ps_knobs_restore(&self->knobs);
 	}
 }

@@ -22,19 +22,12 @@ FIXTURE(fs) {
 
 FIXTURE_SETUP(fs)
 {
-	self->dev = -1;
-	self->r.fd = -1;
-	PS_REQUIRE_ENV();
-	self->dev = open(PS_DEV, O_RDWR);
-	ASSERT_LE(0, self->dev) TH_LOG("open %s: %s", PS_DEV, strerror(errno));
-	ps_region_create(_metadata, &self->r, 0);
+	ps_dev_region_open(_metadata, &self->dev, &self->r, 0);
 }
 
 FIXTURE_TEARDOWN(fs)
 {
-	ps_region_destroy(&self->r);
-	if (self->dev >= 0)
-		close(self->dev);
+	ps_dev_region_close(self->dev, &self->r);
 }
 
 /* Map @npages of the region, read one byte of each page in @pgs. */

@@ -21,19 +21,12 @@ FIXTURE(ioc) {
 
 FIXTURE_SETUP(ioc)
 {
-	self->dev = -1;
-	self->r.fd = -1;
-	PS_REQUIRE_ENV();
-	self->dev = open(PS_DEV, O_RDWR);
-	ASSERT_LE(0, self->dev) TH_LOG("open %s: %s", PS_DEV, strerror(errno));
-	ps_region_create(_metadata, &self->r, 4 * PS_PAGE);
+	ps_dev_region_open(_metadata, &self->dev, &self->r, 4 * PS_PAGE);
 }
 
 FIXTURE_TEARDOWN(ioc)
 {
-	ps_region_destroy(&self->r);
-	if (self->dev >= 0)
-		close(self->dev);
+	ps_dev_region_close(self->dev, &self->r);
 }
 
 /* One kind of argument struct and where its outputs are. */

@@ -27,21 +27,14 @@ FIXTURE(map) {
 
 FIXTURE_SETUP(map)
 {
-	self->dev = -1;
-	self->r.fd = -1;
-	PS_REQUIRE_ENV();
-	self->dev = open(PS_DEV, O_RDWR);
-	ASSERT_LE(0, self->dev) TH_LOG("open %s: %s", PS_DEV, strerror(errno));
-	ps_region_create(_metadata, &self->r, 0);
+	ps_dev_region_open(_metadata, &self->dev, &self->r, 0);
 }
 
 FIXTURE_TEARDOWN(map)
 {
 	if (self->m)
 		munmap(self->m, self->mlen);
-	ps_region_destroy(&self->r);
-	if (self->dev >= 0)
-		close(self->dev);
+	ps_dev_region_close(self->dev, &self->r);
 }
 
 /* Size the fixture's region to @npages and map all of it read-write. */
@@ -223,7 +216,7 @@ TEST_F(map, sigbus_beyond_eof)
 TEST_F(map, mremap_grows_and_mlock_locks)
 {
 	unsigned char *p;
-	long locked;
+	long long locked;
 
 	map_region(_metadata, self, 2);
 	memset(PG(self, 0), 0x11, PS_PAGE);
@@ -237,10 +230,10 @@ TEST_F(map, mremap_grows_and_mlock_locks)
 	EXPECT_FALSE(raises_sigbus(PG(self, 3), true));
 
 	ASSERT_EQ(0, mlock(self->m, self->mlen)) TH_LOG("mlock: %s", strerror(errno));
-	locked = ps_status_kib("VmLck");
-	EXPECT_EQ(4 * PS_PAGE / 1024, locked) TH_LOG("VmLck %ld kB", locked);
+	locked = ps_file_number("/proc/self/status", "VmLck");
+	EXPECT_EQ(4 * PS_PAGE / 1024, locked) TH_LOG("VmLck %lld kB", locked);
 	EXPECT_EQ(0, munlock(self->m, self->mlen));
-	EXPECT_EQ(0, ps_status_kib("VmLck"));
+	EXPECT_EQ(0, ps_file_number("/proc/self/status", "VmLck"));
 }
 
 /* A read fault on a hole maps the zero frame and allocates nothing. */
@@ -677,9 +670,7 @@ FIXTURE(odirect) {
 /* Undo what the setup made; also called before a skip from the setup. */
 static void odirect_cleanup(FIXTURE_DATA(odirect) *self)
 {
-	ps_region_destroy(&self->r);
-	if (self->dev >= 0)
-		close(self->dev);
+	ps_dev_region_close(self->dev, &self->r);
 	self->dev = -1;
 	ps_scratch_fs_remove(&self->fs);
 }

@@ -2,8 +2,9 @@
 /*
  * Helpers shared by the pshare selftests: finding the mount, skipping when
  * the module is not there, making a throwaway region, reading the region
- * statistics ioctl and the global sysfs counters, and filling/checking pages
- * with patterns that differ from page to page.
+ * statistics ioctl, the global sysfs counters and "key value" files, filling
+ * and checking pages with patterns that differ from page to page, and the
+ * random numbers and failure record of the multi-threaded tests.
  *
  * Functions that assert take the harness's _metadata as first argument, so
  * the ASSERT_* and EXPECT_* macros work inside them. Those macros expand to
@@ -17,12 +18,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -102,6 +106,39 @@ static inline long long ps_read_number(const char *path)
 }
 
 /*
+ * The number after @key in a file of "key value" lines, or -1 when the file
+ * or the key is not there. The key may end in a colon and the number may be
+ * followed by a unit, so one reader serves /proc/vmstat ("pgscan_kswapd 12"),
+ * /proc/self/status ("VmLck:	0 kB", in kB) and pshare's debugfs table
+ * ("rebuilds 3"). Only whole keys match: "frames" is not "frames_free".
+ */
+static inline long long ps_file_number(const char *path, const char *key)
+{
+	size_t len = strlen(key);
+	long long v = -1;
+	char line[256];
+	const char *p;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, len))
+			continue;
+		p = line + len;
+		if (*p == ':')
+			p++;
+		if (*p != ' ' && *p != '\t')
+			continue;
+		v = strtoll(p, NULL, 10);
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+/*
  * NULL when the loaded module has every PSHARE_FEATURE_* bit of @features,
  * else why not: @lacking when it lacks one, or what went wrong asking.
  */
@@ -128,6 +165,28 @@ static inline long long ps_sysfs(const char *name)
 
 	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
 	return ps_read_number(path);
+}
+
+/* Write @val to knob @name of /sys/kernel/mm/pshare; 0 or -1 with errno. */
+static inline int ps_knob_set(const char *name, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
+	return ps_write_file(path, val);
+}
+
+#define PS_KNOB_SET(name, val) \
+	ASSERT_EQ(0, ps_knob_set(name, val)) \
+		TH_LOG("writing %s to %s: %s", val, name, strerror(errno))
+
+/* ps_knob_set() of a number: puts back a value that ps_sysfs() read. */
+static inline int ps_knob_set_num(const char *name, long long val)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", val);
+	return ps_knob_set(name, v);
 }
 
 /*
@@ -245,6 +304,29 @@ static inline void ps_region_destroy(struct ps_region *r)
 	r->unlinked = true;
 }
 
+/*
+ * The fixture of most single-region tests: skip without pshare, else open
+ * /dev/pshare into *@dev and create @r of @size bytes. Both start at -1
+ * first, so that ps_dev_region_close() is safe after a skip or a failure.
+ */
+static inline void ps_dev_region_open(struct __test_metadata *_metadata,
+				      int *dev, struct ps_region *r, off_t size)
+{
+	*dev = -1;
+	r->fd = -1;
+	PS_REQUIRE_ENV();
+	*dev = open(PS_DEV, O_RDWR);
+	ASSERT_LE(0, *dev) TH_LOG("open %s: %s", PS_DEV, strerror(errno));
+	ps_region_create(_metadata, r, size);
+}
+
+static inline void ps_dev_region_close(int dev, struct ps_region *r)
+{
+	ps_region_destroy(r);
+	if (dev >= 0)
+		close(dev);
+}
+
 /* Pages a region's four page counts add up to (holes are in none). */
 static inline unsigned long long
 ps_pages_counted(const struct pshare_region_stats *st)
@@ -323,25 +405,6 @@ static inline long ps_nonzero(const void *p, size_t len)
 		if (c[i])
 			return (long)i;
 	return -1;
-}
-
-/* A "Name:  N kB" field of /proc/self/status, in kB; -1 when missing. */
-static inline long ps_status_kib(const char *name)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	size_t len = strlen(name);
-	char line[256];
-	long v = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, len) && line[len] == ':') {
-			v = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
 }
 
 /* Read one byte through a mapping so the compiler cannot drop it. */
@@ -486,6 +549,65 @@ static inline const char *ps_scratch_fs_make(struct ps_scratch_fs *fs, unsigned 
 		return "cannot mount ext4/ext2 from a loop device (CONFIG_EXT4_FS?)";
 	}
 	return NULL;
+}
+
+/* Seconds on the monotonic clock, for deadlines and rates. */
+static inline double ps_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * xorshift64* (Vigna, 2016): a fast generator whose stream a seed fully
+ * determines, so that a failing run of a random test can be replayed from
+ * the seed it printed. @x is the caller's state, never 0.
+ */
+static inline uint64_t ps_rnd(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 0x2545f4914f6cdd1dULL;
+}
+
+/*
+ * What the worker threads of a test share about failing: @failed says that
+ * one of them did, @stop asks all of them to end (set on a failure, and by
+ * the main thread when time is up).
+ */
+struct ps_run_state {
+	atomic_int stop;
+	atomic_int failed;
+};
+
+/* One worker's failure: the first message, reported by the main thread. */
+struct ps_failure {
+	struct ps_run_state *run;
+	char why[768];
+};
+
+/*
+ * Record a worker's failure and stop every worker. Only the first message
+ * is kept: what goes wrong after it is most often its consequence, and the
+ * harness's thread cannot ASSERT for a worker anyway.
+ */
+static inline void ps_fail(struct ps_failure *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static inline void ps_fail(struct ps_failure *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	va_end(ap);
+	atomic_store(&f->run->failed, 1);
+	atomic_store(&f->run->stop, 1);
 }
 
 #endif /* PSHARE_SELFTEST_H */

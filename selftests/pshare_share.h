@@ -11,8 +11,6 @@
 
 #include "pshare_selftest.h"	/* first: it defines _GNU_SOURCE */
 
-#include <time.h>
-
 #define PS_HASH_BITS	"/sys/kernel/debug/pshare/hash_bits"
 #define PS_TABLE	"/sys/kernel/debug/pshare/table"
 
@@ -26,19 +24,6 @@
 #define PS_RUN_STOP	0
 #define PS_RUN_MERGE	1
 #define PS_RUN_UNMERGE	2
-
-/* Write @val to knob @name of /sys/kernel/mm/pshare; 0 or -1 with errno. */
-static inline int ps_knob_set(const char *name, const char *val)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), PS_SYSFS "/%s", name);
-	return ps_write_file(path, val);
-}
-
-#define PS_KNOB_SET(name, val) \
-	ASSERT_EQ(0, ps_knob_set(name, val)) \
-		TH_LOG("writing %s to %s: %s", val, name, strerror(errno))
 
 /* The hash_bits debug knob: -1 when debugfs does not have it. */
 static inline long long ps_hash_bits(void)
@@ -124,14 +109,6 @@ static inline void ps_knobs_restore(const struct ps_knobs *k)
 	ps_knob_set("sleep_millisecs", v);
 	/* After the unmerge run reads 2; a stopped scanner stays stopped. */
 	ps_knob_set("run", k->run == PS_RUN_MERGE ? "1" : "0");
-}
-
-static inline double ps_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*

@@ -199,25 +199,6 @@ static int set_domain(int dev, int fd, __u32 domain)
 	return ioctl(dev, PSHARE_IOC_REGION_SET_DOMAIN, &d);
 }
 
-/* A number of the debugfs table file ("frames", "rebuilds"); -1 if none. */
-static long long table_value(const char *key)
-{
-	size_t len = strlen(key);
-	char line[128];
-	long long v = -1;
-	FILE *f = fopen(PS_TABLE, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ' ') {
-			v = strtoll(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 /*
  * Identical pages of one region merge: one frame per content, the pages
  * saved counted exactly, unique pages left alone.
@@ -254,8 +235,8 @@ TEST_F_TIMEOUT(share, merge_within_region, SHARE_TIMEOUT)
 	EXPECT_EQ(4, DELTA(pages_private));
 	EXPECT_EQ(0, DELTA(pages_zero));
 	/* The table in debugfs agrees. */
-	if (table_value("frames") >= 0)
-		EXPECT_EQ(ps_sysfs("pages_shared"), table_value("frames"));
+	if (ps_file_number(PS_TABLE, "frames") >= 0)
+		EXPECT_EQ(ps_sysfs("pages_shared"), ps_file_number(PS_TABLE, "frames"));
 
 	for (pg = 0; pg < 16; pg++) {
 		pfn[pg] = ps_pfn(PG(0, pg));
@@ -490,7 +471,7 @@ TEST_F_TIMEOUT(share, table_rebuild_lets_cow_through, SHARE_TIMEOUT)
 
 	/* Stopped, the scanner neither grows the table nor takes the delay. */
 	PS_KNOB_SET("run", "0");
-	rebuilds = table_value("rebuilds");
+	rebuilds = ps_file_number(PS_TABLE, "rebuilds");
 	ASSERT_EQ(0, ps_write_file(PS_REBUILD_DELAY, "8000"));
 	memset(&w, 0, sizeof(w));
 	ASSERT_EQ(0, pthread_create(&w.tid, NULL, rebuild_writer_main, &w));
@@ -503,7 +484,7 @@ TEST_F_TIMEOUT(share, table_rebuild_lets_cow_through, SHARE_TIMEOUT)
 	memset(PG(0, 0), 0x5a, PS_PAGE);
 	memset(PG(1, 0), 0xa5, PS_PAGE);
 	/* Still under way: had the breaks waited for it, it would be done. */
-	EXPECT_EQ(rebuilds, table_value("rebuilds"))
+	EXPECT_EQ(rebuilds, ps_file_number(PS_TABLE, "rebuilds"))
 		TH_LOG("the copy-on-write breaks waited for the whole rebuild");
 	EXPECT_EQ(0, atomic_load(&w.done));
 	pthread_join(w.tid, NULL);

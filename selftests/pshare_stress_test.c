@@ -31,8 +31,6 @@
 #include "pshare_share.h"
 
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <sys/mount.h>
 
 #define MAX_REGIONS	8
@@ -67,8 +65,7 @@ struct stress {
 	unsigned char *map[MAX_REGIONS];
 	unsigned char *shadow;		/* total pages */
 	unsigned char pattern[NPATTERNS][PS_PAGE];
-	atomic_int stop;
-	atomic_int failed;
+	struct ps_run_state run;
 };
 
 struct worker {
@@ -78,33 +75,8 @@ struct worker {
 	uint64_t rnd;
 	unsigned long ops[OP_MAX];
 	unsigned long long bytes_verified;
-	char why[512];		/* the first failure */
+	struct ps_failure fail;
 };
-
-static uint64_t rnd_next(uint64_t *x)
-{
-	/* xorshift64* */
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 0x2545f4914f6cdd1dULL;
-}
-
-static void fail(struct worker *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void fail(struct worker *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->why[0])
-		return;
-	va_start(ap, fmt);
-	vsnprintf(w->why, sizeof(w->why), fmt, ap);
-	va_end(ap);
-	atomic_store(&w->s->failed, 1);
-	atomic_store(&w->s->stop, 1);
-}
 
 static unsigned char *shadow_of(struct stress *s, unsigned long g)
 {
@@ -153,20 +125,20 @@ static bool verify_page(struct worker *w, unsigned long g, const char *when)
 
 	if (memcmp(map_of(s, g), want, PS_PAGE)) {
 		d = first_diff(map_of(s, g), want);
-		fail(w, "%s: region %lu page %lu through the mapping: byte %zu is %#x, expected %#x",
+		ps_fail(&w->fail, "%s: region %lu page %lu through the mapping: byte %zu is %#x, expected %#x",
 		     when, g / s->region_pages, g % s->region_pages, d,
 		     map_of(s, g)[d], want[d]);
 		return false;
 	}
 	n = pread(fd_of(s, g), buf, PS_PAGE, off_of(s, g));
 	if (n != (ssize_t)PS_PAGE) {
-		fail(w, "%s: pread of region %lu page %lu: %zd (%s)", when,
+		ps_fail(&w->fail, "%s: pread of region %lu page %lu: %zd (%s)", when,
 		     g / s->region_pages, g % s->region_pages, n, strerror(errno));
 		return false;
 	}
 	if (memcmp(buf, want, PS_PAGE)) {
 		d = first_diff(buf, want);
-		fail(w, "%s: region %lu page %lu with pread: byte %zu is %#x, expected %#x",
+		ps_fail(&w->fail, "%s: region %lu page %lu with pread: byte %zu is %#x, expected %#x",
 		     when, g / s->region_pages, g % s->region_pages, d, buf[d], want[d]);
 		return false;
 	}
@@ -181,7 +153,7 @@ static bool do_pwrite(struct worker *w, unsigned long g, const void *p,
 	ssize_t n = pwrite(fd_of(s, g), p, len, off_of(s, g) + off);
 
 	if (n != (ssize_t)len) {
-		fail(w, "pwrite of %zu bytes at region %lu page %lu + %zu: %zd (%s)",
+		ps_fail(&w->fail, "pwrite of %zu bytes at region %lu page %lu + %zu: %zd (%s)",
 		     len, g / s->region_pages, g % s->region_pages, off, n,
 		     strerror(errno));
 		return false;
@@ -196,8 +168,8 @@ static void *worker_main(void *arg)
 	static const unsigned char zeros[PS_PAGE];
 	unsigned char bytes[64];
 
-	while (!atomic_load(&s->stop)) {
-		uint64_t r = rnd_next(&w->rnd);
+	while (!atomic_load(&s->run.stop)) {
+		uint64_t r = ps_rnd(&w->rnd);
 		/* One of this worker's runs: (run number % NTHREADS) == id. */
 		unsigned long run = w->id + NTHREADS *
 				    (r % (s->total / s->chunk / NTHREADS));
@@ -244,11 +216,11 @@ static void *worker_main(void *arg)
 			break;
 		case OP_PARTIAL: {
 			size_t len = 1 + (r >> 48) % sizeof(bytes);
-			size_t off = rnd_next(&w->rnd) % (PS_PAGE - len + 1);
+			size_t off = ps_rnd(&w->rnd) % (PS_PAGE - len + 1);
 			size_t i;
 
 			for (i = 0; i < len; i++)
-				bytes[i] = rnd_next(&w->rnd);
+				bytes[i] = ps_rnd(&w->rnd);
 			if (by_map)
 				memcpy(map_of(s, g) + off, bytes, len);
 			else if (!do_pwrite(w, g, bytes, len, off))
@@ -259,12 +231,12 @@ static void *worker_main(void *arg)
 		case OP_PUNCH: {
 			/* Half the time the whole page, else a part of it. */
 			size_t len = by_map ? PS_PAGE : 1 + (r >> 48) % (PS_PAGE - 1);
-			size_t off = rnd_next(&w->rnd) % (PS_PAGE - len + 1);
+			size_t off = ps_rnd(&w->rnd) % (PS_PAGE - len + 1);
 
 			if (fallocate(fd_of(s, g),
 				      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				      off_of(s, g) + off, len)) {
-				fail(w, "punching %zu bytes at region %lu page %lu + %zu: %s",
+				ps_fail(&w->fail, "punching %zu bytes at region %lu page %lu + %zu: %s",
 				     len, g / s->region_pages, g % s->region_pages,
 				     off, strerror(errno));
 				break;
@@ -279,7 +251,7 @@ static void *worker_main(void *arg)
 			if (fallocate(fd_of(s, g),
 				      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				      off_of(s, g), n * PS_PAGE)) {
-				fail(w, "punching %lu pages at region %lu page %lu: %s",
+				ps_fail(&w->fail, "punching %lu pages at region %lu page %lu: %s",
 				     n, g / s->region_pages, g % s->region_pages,
 				     strerror(errno));
 				break;
@@ -408,12 +380,8 @@ FIXTURE_TEARDOWN(stress)
 {
 	int i;
 
-	if (self->limit_found >= 0) {
-		char v[32];
-
-		snprintf(v, sizeof(v), "%lld", self->limit_found);
-		ps_knob_set("limit_pages", v);
-	}
+	if (self->limit_found >= 0)
+		ps_knob_set_num("limit_pages", self->limit_found);
 	for (i = 0; i < self->s.nregions; i++) {
 		if (self->s.map[i] && self->s.map[i] != MAP_FAILED)
 			munmap(self->s.map[i], self->s.region_pages * PS_PAGE);
@@ -520,6 +488,7 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 	for (i = 0; i < NTHREADS; i++) {
 		w[i].id = i;
 		w[i].s = &self->s;
+		w[i].fail.run = &self->s.run;
 		w[i].rnd = seed + 0x9e3779b97f4a7c15ULL * (i + 1);
 		ASSERT_EQ(0, pthread_create(&w[i].tid, NULL, worker_main, &w[i]));
 	}
@@ -529,7 +498,7 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 	start = ps_now();
 	end = start + sec;
 	next_toggle = start + 2;
-	while (ps_now() < end && !atomic_load(&self->s.failed)) {
+	while (ps_now() < end && !atomic_load(&self->s.run.failed)) {
 		check_counts(&self->s, &cc);
 		sharing = ps_sysfs("pages_sharing");
 		zero = ps_sysfs("pages_zero");
@@ -550,7 +519,7 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 		}
 		usleep(20 * 1000);
 	}
-	atomic_store(&self->s.stop, 1);
+	atomic_store(&self->s.run.stop, 1);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(w[i].tid, NULL);
 	close(cc.dev);
@@ -564,7 +533,7 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 		max_sharing = sharing;
 
 	/* Every page, first with the scanner still at work, then unmerged. */
-	for (g = 0; g < self->s.total && !atomic_load(&self->s.failed); g++)
+	for (g = 0; g < self->s.total && !atomic_load(&self->s.run.failed); g++)
 		verify_page(&w[owner_of(&self->s, g)], g, "at the end");
 	ps_counters(_metadata, &c);
 	if (variant->paging) {
@@ -573,7 +542,7 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 		PS_KNOB_SET("limit_pages", "0");
 	}
 	PS_KNOB_SET("run", "2");
-	for (g = 0; g < self->s.total && !atomic_load(&self->s.failed); g++)
+	for (g = 0; g < self->s.total && !atomic_load(&self->s.run.failed); g++)
 		verify_page(&w[owner_of(&self->s, g)], g, "after unmerging");
 	EXPECT_EQ(0, ps_sysfs("pages_shared"));
 	EXPECT_EQ(0, ps_sysfs("pages_sharing"));
@@ -595,7 +564,7 @@ TEST_F_TIMEOUT(stress, integrity, STRESS_SECONDS_MAX + 600)
 	for (i = 0; i < NTHREADS; i++) {
 		int o;
 
-		EXPECT_EQ(0, w[i].why[0]) TH_LOG("worker %d: %s", i, w[i].why);
+		EXPECT_EQ(0, w[i].fail.why[0]) TH_LOG("worker %d: %s", i, w[i].fail.why);
 		for (o = 0; o < OP_MAX; o++) {
 			op_total[o] += w[i].ops[o];
 			ops += w[i].ops[o];

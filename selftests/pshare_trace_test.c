@@ -220,8 +220,6 @@ FIXTURE_SETUP(trace)
 
 FIXTURE_TEARDOWN(trace)
 {
-	char v[32];
-
 	if (self->inst[0]) {
 		tr_write(self->inst, "events/pshare/enable", "0");
 		rmdir(self->inst);
@@ -229,12 +227,9 @@ FIXTURE_TEARDOWN(trace)
 	if (self->record_cmd > 0)
 		ps_write_file(TR_RECORD_CMD, "1");
 	if (self->knobs_saved) {
-		snprintf(v, sizeof(v), "%lld", self->limit_pages);
-		ps_knob_set("limit_pages", v);
-		snprintf(v, sizeof(v), "%lld", self->sample_period);
-		ps_knob_set("sample_period_secs", v);
-		snprintf(v, sizeof(v), "%lld", self->sample_pages);
-		ps_knob_set("sample_pages", v);
+		ps_knob_set_num("limit_pages", self->limit_pages);
+		ps_knob_set_num("sample_period_secs", self->sample_period);
+		ps_knob_set_num("sample_pages", self->sample_pages);
 		ps_knobs_restore(&self->knobs);
 	}
 	ps_region_destroy(&self->r);

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers to run the inner guest (built by scripts/guest/build.sh) under an
-# unmodified QEMU whose RAM is a pshare region. Sourced by
-# selftests/kvm/guest_balloon.sh and scripts/guest/demo-in-vm.sh.
+# unmodified QEMU whose RAM is a pshare region. Sourced by the tests in
+# selftests/kvm/ and by scripts/guest/demo-in-vm.sh.
 #
 #   guest_start REGION_PATH MEM_MIB   start QEMU in the background; REGION_PATH
 #                                     "anon" gives QEMU's default anonymous
@@ -12,6 +12,11 @@
 #   guest_count PATTERN               console lines matching PATTERN so far
 #   guest_qmp ARGS...                 scripts/guest/qmp.py on the guest's socket
 #   guest_stop                        quit QEMU (QMP, then SIGTERM, SIGKILL)
+#   guest_discard                     guest_stop, then remove the guest's run
+#                                     directory (a test's EXIT trap)
+#   guest_dump [LINES]                the guest's last LINES console lines
+#                                     (default 15), QEMU's output and its
+#                                     state, as "#" lines for a test's log
 #   guest_send LINE                   write LINE to the guest's control port
 #                                     (its ttyS1; see guestmem.c)
 #   guest_save NAME / guest_load NAME keep several guests: save the current
@@ -148,6 +153,27 @@ guest_stop() {
 	GUEST_PID=
 }
 
+# guest_discard: stop the current guest and remove its run directory, so
+# that nothing of it is left in /tmp when a test ends, however it ends.
+guest_discard() {
+	guest_stop
+	[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
+	GUEST_RUN=
+}
+
+# guest_dump [LINES]: what a test prints when a step with the current guest
+# failed: the last LINES (default 15) lines of its console, QEMU's own
+# output, and its state (guest_diagnose), every line starting with "#" so
+# that the TAP stream stays valid.
+guest_dump() {
+	local n=${1:-15}
+	echo "# --- guest console (last $n lines) ---"
+	tail -n "$n" "$GUEST_LOG" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
+	echo "# --- QEMU output ---"
+	sed 's/^/#   /' "$GUEST_RUN/qemu.out" 2>/dev/null
+	guest_diagnose 2>&1 | sed 's/^/#   state: /'
+}
+
 region_pages() {
 	local blocks
 	blocks=$(stat -c %b "$1" 2>/dev/null) || blocks=0
@@ -260,9 +286,7 @@ guest_stop_all() {
 	local g
 	for g in "$@"; do
 		guest_load "$g"
-		guest_stop
-		[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
-		GUEST_RUN=
+		guest_discard
 		guest_save "$g"
 	done
 }

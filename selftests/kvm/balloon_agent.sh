@@ -126,20 +126,11 @@ scan_run=$(global run)
 cleanup() {
 	[ "$old_limit" != "?" ] && echo "$old_limit" > "$sysfs/limit_pages"
 	[ "$scan_run" = 1 ] && echo 1 > "$sysfs/run"
-	guest_stop
+	guest_discard
 	rm -f "$region"
-	[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-dump_guest() {
-	diag "--- guest console (last 15 lines) ---"
-	tail -n 15 "$GUEST_LOG" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
-	diag "--- QEMU output ---"
-	sed 's/^/#   /' "$GUEST_RUN/qemu.out" 2>/dev/null
-	guest_diagnose 2>&1 | sed 's/^/#   state: /'
-}
 
 # --- 1: boot ---------------------------------------------------------------
 t0=$SECONDS
@@ -155,7 +146,7 @@ if guest_wait_qmp 120 && step="guest verified its pattern" &&
 	ok "guest on pshare memory wrote, verified and released its pattern ($((SECONDS - t0)) s)"
 else
 	not_ok "guest on pshare memory wrote, verified and released its pattern (waiting for: $step, $((SECONDS - t0)) s)"
-	dump_guest
+	guest_dump
 	skip_rest "the guest did not come up"
 fi
 written=$(guest_last_line 'GUEST: wrote' | sed -n 's/.*wrote \([0-9]*\) MiB.*/\1/p')
@@ -212,7 +203,7 @@ else
 		ok "query-balloon: guest RAM $((a0 / 1048576)) -> $((a / 1048576)) MiB, more than half the way to the agent's $((value / 1048576)) MiB in 180 s (still inflating)"
 	else
 		not_ok "query-balloon: guest RAM $((a0 / 1048576)) -> $((a / 1048576)) MiB, not half the way to the agent's $((value / 1048576)) MiB in 180 s"
-		dump_guest
+		guest_dump
 	fi
 fi
 
@@ -242,7 +233,7 @@ if guest_reverified 1 60; then
 	ok "guest data intact while ballooned"
 else
 	not_ok "guest data intact while ballooned"
-	dump_guest
+	guest_dump
 fi
 
 # --- 7: no limit, no pressure: the target returns to max ------------------

@@ -83,19 +83,16 @@ fail_knob=/sys/kernel/debug/pshare/frame_alloc_fail
 cleanup() {
 	[ "$scan_run" != "?" ] && [ "$scan_run" != 0 ] && echo "$scan_run" > "$sysfs/run"
 	[ -w "$fail_knob" ] && echo 0 > "$fail_knob"
-	guest_stop
+	guest_discard
 	rm -f "$region" "$backing"
-	[ -n "${GUEST_RUN:-}" ] && rm -rf "$GUEST_RUN"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The guest's state, and the host kernel's last words (a balloon that fails
+# often shows there first).
 dump_guest() {
-	diag "--- guest console (last 15 lines) ---"
-	tail -n 15 "$GUEST_LOG" 2>/dev/null | tr -d '\r' | sed 's/^/#   /'
-	diag "--- QEMU output ---"
-	sed 's/^/#   /' "$GUEST_RUN/qemu.out" 2>/dev/null
-	guest_diagnose 2>&1 | sed 's/^/#   state: /'
+	guest_dump
 	diag "--- dmesg (last 10 lines) ---"
 	dmesg 2>/dev/null | tail -n 10 | sed 's/^/#   /'
 }
