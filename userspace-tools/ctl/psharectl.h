@@ -189,29 +189,14 @@ struct sysfs_entry {
 /**
  * struct region_row - one line of /sys/kernel/debug/pshare/regions
  * @ino:	inode number of the region file
- * @size:	size in bytes
- * @priv:	pages with a frame of their own
- * @zero:	pages mapped to the zero frame
- * @shared:	pages mapped to a shared frame
- * @cow:	copy-on-write breaks
- * @domain:	sharing domain
- * @shares:	allocation shares
- * @min:	pages never reclaimed
- * @max:	pages the region may hold
- * @target:	the allocator's target (balloon target), pages
- * @active:	active fraction used by the allocator, permille
- * @fast:	fast moving average, permille
- * @slow:	slow moving average, permille
- * @current:	current sampling period, permille
- * @paged:	pages in the backing file now
- * @paged_out:	pages written to the backing file, ever
- * @paged_in:	pages read back, ever
+ * @st:		the statistics of PSHARE_IOC_REGION_STATS, from @st.size on
+ *		(PSHARE_REGION_STATS_FIELDS); columns the loaded module does
+ *		not have stay 0
  * @name:	name of the region file, or "(deleted)"
  */
 struct region_row {
-	unsigned long long ino, size, priv, zero, shared, cow, domain;
-	unsigned long long shares, min, max, target, active, fast, slow;
-	unsigned long long current, paged, paged_out, paged_in;
+	unsigned long long ino;
+	struct pshare_region_stats st;
 	char name[PATH_MAX];
 };
 

@@ -184,28 +184,74 @@ static void explain_debugfs(const char *path, int err)
 }
 
 /*
- * Parse one table line; false if it is not a region line. The columns are
- * those of module/debugfs.c: ino size pages_private pages_zero
- * pages_shared cow_breaks domain shares min max target active fast slow
- * current pages_paged paged_out paged_in name.
+ * The table's columns, found by the names of its header line: "ino", the
+ * statistics fields as struct pshare_region_stats names them, and "name",
+ * always last. A column this psharectl does not know is skipped, one it
+ * knows that the module does not print stays 0.
  */
-static bool parse_region_line(char *line, struct region_row *r)
+struct column {
+	const char *name;
+	size_t offset;
+};
+
+static const struct column columns[] = {
+	{ .name = "ino", .offset = offsetof(struct region_row, ino) },
+#define COLUMN(f) { .name = #f, .offset = offsetof(struct region_row, st.f) },
+	PSHARE_REGION_STATS_FIELDS(COLUMN)
+#undef COLUMN
+};
+
+/* Where each column of the header goes: an offset, or -1 to skip it. */
+struct layout {
+	long offset[64];
+	size_t n;
+};
+
+/* Parse the header line; false if it has no ino first and name last. */
+static bool parse_header(char *line, struct layout *l)
 {
-	int name_at = -1;
-	size_t len;
+	char *save = NULL, *tok;
+	size_t i;
+
+	l->n = 0;
+	for (tok = strtok_r(line, " \t\r\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (!strcmp(tok, "name"))
+			return l->n && l->offset[0] == 0 &&
+			       !strtok_r(NULL, " \t\r\n", &save);
+		if (l->n == ARRAY_SIZE(l->offset))
+			return false;
+		l->offset[l->n] = -1;
+		for (i = 0; i < ARRAY_SIZE(columns); i++)
+			if (!strcmp(tok, columns[i].name))
+				l->offset[l->n] = columns[i].offset;
+		l->n++;
+	}
+	return false;
+}
+
+/* Parse one region line by @l; false if it does not fit. */
+static bool parse_region_line(char *line, const struct layout *l,
+			      struct region_row *r)
+{
+	unsigned long long v;
+	size_t i, len;
+	char *end;
 
 	len = strlen(line);
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = '\0';
 	memset(r, 0, sizeof(*r));
-	if (sscanf(line,
-		   "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %n",
-		   &r->ino, &r->size, &r->priv, &r->zero, &r->shared, &r->cow,
-		   &r->domain, &r->shares, &r->min, &r->max, &r->target,
-		   &r->active, &r->fast, &r->slow, &r->current, &r->paged,
-		   &r->paged_out, &r->paged_in, &name_at) < 18 || name_at < 0)
-		return false;
-	snprintf(r->name, sizeof(r->name), "%s", line + name_at);
+	for (i = 0; i < l->n; i++) {
+		errno = 0;
+		v = strtoull(line, &end, 10);
+		if (end == line || *end != ' ' || errno)
+			return false;
+		if (l->offset[i] >= 0)
+			memcpy((char *)r + l->offset[i], &v, sizeof(v));
+		line = end + 1;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", line);
 	return true;
 }
 
@@ -218,6 +264,7 @@ static int read_regions(struct status *s, bool quiet)
 {
 	char path[PATH_MAX], line[PATH_MAX + 512];
 	size_t cap = 0, lineno = 0;
+	struct layout l;
 	int rc = 0;
 	FILE *f;
 
@@ -228,12 +275,20 @@ static int read_regions(struct status *s, bool quiet)
 			explain_debugfs(path, errno);
 		return -1;
 	}
+	if (!fgets(line, sizeof(line), f) || !parse_header(line, &l)) {
+		if (!quiet)
+			err_msg("%s: no header line of the columns psharectl knows: psharectl does not match the loaded module; rebuild both from one tree",
+				path);
+		fclose(f);
+		return -1;
+	}
+	lineno++;
 	while (fgets(line, sizeof(line), f)) {
 		struct region_row r, *n;
 
 		lineno++;
-		if (!parse_region_line(line, &r)) {
-			if (lineno == 1 || line[0] == '#' || line[0] == '\0')
+		if (!parse_region_line(line, &l, &r)) {
+			if (line[0] == '#' || line[0] == '\0')
 				continue;
 			if (!quiet)
 				err_msg("%s:%zu: unexpected line \"%s\": psharectl does not match the loaded module; rebuild both from one tree",
@@ -286,10 +341,10 @@ void derive(const struct status *s, struct derived *d)
 		const struct region_row *r = &s->rows[i];
 		unsigned long long pages, used;
 
-		pages = (r->size + PSHARE_PAGE_SIZE - 1) / PSHARE_PAGE_SIZE;
-		used = r->priv + r->zero + r->shared + r->paged;
+		pages = (r->st.size + PSHARE_PAGE_SIZE - 1) / PSHARE_PAGE_SIZE;
+		used = r->st.pages_private + r->st.pages_zero + r->st.pages_shared + r->st.pages_paged;
 		d->size_pages += pages;
-		d->table_private += r->priv;
+		d->table_private += r->st.pages_private;
 		/* Counters and size are read at slightly different times. */
 		d->hole_pages += pages > used ? pages - used : 0;
 	}
@@ -383,29 +438,22 @@ void sysfs_json(struct json_writer *w, const struct status *s)
 	jw_end_object(w);
 }
 
-/* One row of the region table, every column named. */
+/*
+ * One row of the region table, every column named as the ioctl names it,
+ * but size, which is "size_bytes" here.
+ */
 static void row_json(struct json_writer *w, const struct region_row *r)
 {
+	unsigned long long v;
+	size_t i;
+
 	jw_begin_object(w);
 	jw_string_field(w, "name", r->name);
-	jw_u64_field(w, "ino", r->ino);
-	jw_u64_field(w, "size_bytes", r->size);
-	jw_u64_field(w, "pages_private", r->priv);
-	jw_u64_field(w, "pages_zero", r->zero);
-	jw_u64_field(w, "pages_shared", r->shared);
-	jw_u64_field(w, "cow_breaks", r->cow);
-	jw_u64_field(w, "domain", r->domain);
-	jw_u64_field(w, "shares", r->shares);
-	jw_u64_field(w, "min_pages", r->min);
-	jw_u64_field(w, "max_pages", r->max);
-	jw_u64_field(w, "target_pages", r->target);
-	jw_u64_field(w, "active_permille", r->active);
-	jw_u64_field(w, "active_fast", r->fast);
-	jw_u64_field(w, "active_slow", r->slow);
-	jw_u64_field(w, "active_current", r->current);
-	jw_u64_field(w, "pages_paged", r->paged);
-	jw_u64_field(w, "paged_out", r->paged_out);
-	jw_u64_field(w, "paged_in", r->paged_in);
+	for (i = 0; i < ARRAY_SIZE(columns); i++) {
+		memcpy(&v, (const char *)r + columns[i].offset, sizeof(v));
+		jw_u64_field(w, strcmp(columns[i].name, "size") ?
+			     columns[i].name : "size_bytes", v);
+	}
 	jw_end_object(w);
 }
 

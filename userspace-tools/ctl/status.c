@@ -20,13 +20,13 @@ static void print_region_table(const struct status *s)
 		const struct region_row *r = &s->rows[i];
 
 		printf("  %-*.*s %6s %7s %6s %6s %6llu %4llu %9llu %6s %6s %6s %6s %6s\n",
-		       (int)w, (int)w, r->name, human(h[0], 32, r->size),
-		       hpages(h[1], 32, r->priv), hpages(h[2], 32, r->zero),
-		       hpages(h[3], 32, r->shared), r->cow, r->domain,
-		       r->shares, hpages(h[4], 32, r->min),
-		       hpages(h[5], 32, r->max), hpages(h[6], 32, r->target),
-		       pct_str(h[7], 32, r->active),
-		       hpages(h[8], 32, r->paged));
+		       (int)w, (int)w, r->name, human(h[0], 32, r->st.size),
+		       hpages(h[1], 32, r->st.pages_private), hpages(h[2], 32, r->st.pages_zero),
+		       hpages(h[3], 32, r->st.pages_shared), r->st.cow_breaks, r->st.domain,
+		       r->st.shares, hpages(h[4], 32, r->st.min_pages),
+		       hpages(h[5], 32, r->st.max_pages), hpages(h[6], 32, r->st.target_pages),
+		       pct_str(h[7], 32, r->st.active_permille),
+		       hpages(h[8], 32, r->st.pages_paged));
 	}
 	if (!s->nr_rows)
 		printf("  (no regions)\n");

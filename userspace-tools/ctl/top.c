@@ -62,8 +62,8 @@ static int cmp_rows_private(const void *a, const void *b)
 {
 	const struct region_row *x = a, *y = b;
 
-	if (x->priv != y->priv)
-		return x->priv < y->priv ? 1 : -1;
+	if (x->st.pages_private != y->st.pages_private)
+		return x->st.pages_private < y->st.pages_private ? 1 : -1;
 	return strcmp(x->name, y->name);
 }
 
@@ -112,14 +112,14 @@ static void top_screen(const struct status *a, struct status *b,
 		const struct region_row *r = &b->rows[i];
 
 		printf("%-*.*s %6s %7s %6s %6s %6s %6s %5s %7.1f %7.1f %7.1f\n",
-		       (int)w, (int)w, r->name, human(h[0], 32, r->size),
-		       hpages(h[1], 32, r->priv), hpages(h[2], 32, r->shared),
-		       hpages(h[3], 32, r->zero), hpages(h[4], 32, r->paged),
-		       hpages(h[5], 32, r->target),
-		       pct_str(h[6], 32, r->active),
-		       row_rate(a, b, r, offsetof(struct region_row, cow)),
-		       row_rate(a, b, r, offsetof(struct region_row, paged_out)),
-		       row_rate(a, b, r, offsetof(struct region_row, paged_in)));
+		       (int)w, (int)w, r->name, human(h[0], 32, r->st.size),
+		       hpages(h[1], 32, r->st.pages_private), hpages(h[2], 32, r->st.pages_shared),
+		       hpages(h[3], 32, r->st.pages_zero), hpages(h[4], 32, r->st.pages_paged),
+		       hpages(h[5], 32, r->st.target_pages),
+		       pct_str(h[6], 32, r->st.active_permille),
+		       row_rate(a, b, r, offsetof(struct region_row, st.cow_breaks)),
+		       row_rate(a, b, r, offsetof(struct region_row, st.paged_out)),
+		       row_rate(a, b, r, offsetof(struct region_row, st.paged_in)));
 	}
 	if (!b->nr_rows)
 		printf("(no regions)\n");
