@@ -14,7 +14,7 @@
  *    a bounded number per interval (pages_to_scan, sleep_millisecs), and
  *    hashes each with xxh64;
  * 2) the hash, salted with the region's sharing domain, is looked up in one
- *    global table (hash.c) of shared frames and hints. A hint names a page
+ *    global table (share.c) of shared frames and hints. A hint names a page
  *    that matched nothing when it was scanned; it is not write-protected,
  *    so it may have changed since;
  * 3) on a hit on a shared frame the candidate is isolated (its PTEs zapped,
@@ -46,16 +46,13 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/delay.h>
 #include <linux/freezer.h>
-#include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/wait.h>
-#include <linux/xxhash.h>
 
 #include "frame.h"
 #include "hash.h"
