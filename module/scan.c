@@ -265,7 +265,10 @@ static void pshare_scan_regions(unsigned int budget)
 		}
 
 		ppn = pshare_cursor_ppn;
+		/* A noshare region's pages are neither hashed nor merged. */
 		xa_for_each_start(&r->pmap, ppn, entry, pshare_cursor_ppn) {
+			if (r->noshare)
+				break;
 			if (!xa_is_value(entry))
 				pshare_scan_page(r, ppn);
 			pshare_cursor_ppn = ppn + 1;
