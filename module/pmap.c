@@ -402,6 +402,7 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 	struct page *page;
 
 	lockdep_assert_held(&r->vfs_inode.i_mapping->invalidate_lock);
+	pshare_frame_might_lock();
 
 	write |= r->noshare;
 

@@ -170,6 +170,8 @@ struct pshare_region *pshare_region_get(u32 id)
  */
 void pshare_region_put(struct pshare_region *r)
 {
+	/* Whether or not this one is the last: lockdep checks the order. */
+	might_lock(&r->vfs_inode.i_mapping->invalidate_lock);
 	iput(&r->vfs_inode);
 }
 

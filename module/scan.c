@@ -196,6 +196,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	page = pshare_frame_lock(r, ppn);
 	if (!page)
 		return;
+	pshare_frame_lockdep_acquire();
 	if (pshare_is_zero(page) || pshare_frame_shared(page))
 		goto out;
 
@@ -219,6 +220,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 		pshare_hint_add(key, pshare_hint_of(r, ppn));
 	}
 out:
+	pshare_frame_lockdep_release();
 	unlock_page(page);
 	put_page(page);
 	if (hr)
