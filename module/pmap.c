@@ -76,7 +76,8 @@
  *                                         scanner holds two: candidate first;
  *                                         a new frame in no pmap yet may be
  *                                         held while taking one, as nobody
- *                                         can wait for it)
+ *                                         can wait for it; lockdep sees it
+ *                                         through pshare_frame_lockdep)
  *           mapping->i_mmap_rwsem        (unmap_mapping_pages())
  *             KVM's mmu_lock             (through the MMU notifier)
  *           pshare_table.lock            (the sharing hash table)

@@ -3,6 +3,8 @@
  * psharectl region FILE: the statistics of one region file, from
  * PSHARE_IOC_REGION_STATS, with the API they were read through.
  */
+#include <string.h>
+
 #include "psharectl.h"
 
 static void print_stats_text(const struct pshare_region_stats *rs)
@@ -41,29 +43,18 @@ static void print_stats_text(const struct pshare_region_stats *rs)
 	       (unsigned long long)rs->paged_in);
 }
 
-/* The member "stats": every field of the ioctl's answer. */
+/*
+ * The member "stats": every field of the ioctl's answer, in the uapi's
+ * order and by its names (size as size_bytes), and the page size.
+ */
 static void stats_json(struct json_writer *w,
 		       const struct pshare_region_stats *rs)
 {
 	jw_name(w, "stats");
 	jw_begin_object(w);
-	jw_u64_field(w, "size_bytes", rs->size);
-	jw_u64_field(w, "pages_private", rs->pages_private);
-	jw_u64_field(w, "pages_zero", rs->pages_zero);
-	jw_u64_field(w, "pages_shared", rs->pages_shared);
-	jw_u64_field(w, "cow_breaks", rs->cow_breaks);
-	jw_u64_field(w, "domain", rs->domain);
-	jw_u64_field(w, "shares", rs->shares);
-	jw_u64_field(w, "min_pages", rs->min_pages);
-	jw_u64_field(w, "max_pages", rs->max_pages);
-	jw_u64_field(w, "target_pages", rs->target_pages);
-	jw_u64_field(w, "active_permille", rs->active_permille);
-	jw_u64_field(w, "active_fast", rs->active_fast);
-	jw_u64_field(w, "active_slow", rs->active_slow);
-	jw_u64_field(w, "active_current", rs->active_current);
-	jw_u64_field(w, "pages_paged", rs->pages_paged);
-	jw_u64_field(w, "paged_out", rs->paged_out);
-	jw_u64_field(w, "paged_in", rs->paged_in);
+#define FIELD(f) jw_u64_field(w, strcmp(#f, "size") ? #f : "size_bytes", rs->f);
+	PSHARE_REGION_STATS_FIELDS(FIELD)
+#undef FIELD
 	jw_u64_field(w, "page_size", PSHARE_PAGE_SIZE);
 	jw_end_object(w);
 }
