@@ -3,6 +3,7 @@
  * psharectl region FILE: the statistics of one region file, from
  * PSHARE_IOC_REGION_STATS, with the API they were read through.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "psharectl.h"
@@ -43,18 +44,33 @@ static void print_stats_text(const struct pshare_region_stats *rs)
 	       (unsigned long long)rs->paged_in);
 }
 
+/* The ioctl's (out) fields, by their uapi names. */
+static const struct {
+	const char *name;
+	size_t offset;
+} stats_fields[] = {
+#define FIELD(f) { .name = #f, .offset = offsetof(struct pshare_region_stats, f) },
+	PSHARE_REGION_STATS_FIELDS(FIELD)
+#undef FIELD
+};
+
 /*
  * The member "stats": every field of the ioctl's answer, in the uapi's
- * order and by its names (size as size_bytes), and the page size.
+ * order (size as size_bytes), and the page size.
  */
 static void stats_json(struct json_writer *w,
 		       const struct pshare_region_stats *rs)
 {
+	size_t i;
+	__u64 v;
+
 	jw_name(w, "stats");
 	jw_begin_object(w);
-#define FIELD(f) jw_u64_field(w, strcmp(#f, "size") ? #f : "size_bytes", rs->f);
-	PSHARE_REGION_STATS_FIELDS(FIELD)
-#undef FIELD
+	for (i = 0; i < ARRAY_SIZE(stats_fields); i++) {
+		memcpy(&v, (const char *)rs + stats_fields[i].offset, sizeof(v));
+		jw_u64_field(w, strcmp(stats_fields[i].name, "size") ?
+			     stats_fields[i].name : "size_bytes", v);
+	}
 	jw_u64_field(w, "page_size", PSHARE_PAGE_SIZE);
 	jw_end_object(w);
 }
