@@ -14,21 +14,24 @@
 /* One option: *@valid 1 valid, 0 invalid, -1 not predicted. */
 static int fz_mount_token(struct fz_thread *t, char *s, size_t size)
 {
-	static const char *const key[] = { "uid", "gid", "mode" };
+	static const char *const key[] = { "uid", "gid", "mode", "noshare" };
 	static const char *const invalid[] = {
 		"uid=-1", "uid=4294967295", "gid=4294967295", "uid=abc",
 		"uid=", "mode=8", "mode=010000", "mode=-1",
 		"mode=0x1ff", "size=1G", "nr_inodes=5", "foo", "foo=bar",
 		"uid", "mode", "uid=4294967296", "gid=99999999999",
+		"noshare=1", "noshare=", "noshare=off",
 	};
 	static const char *const unknown[] = {
 		"ro", "rw", "source=x", "sync", "noatime", "silent",
 	};
-	unsigned int k = below(t, 3);
+	unsigned int k = below(t, 4);
 
 	switch (below(t, 6)) {
 	case 0: case 1: case 2:
-		if (k == 2)
+		if (k == 3)
+			snprintf(s, size, "%s", key[k]);
+		else if (k == 2)
 			snprintf(s, size, "mode=%llo", (unsigned long long)below(t, 07777 + 1));
 		else
 			snprintf(s, size, "%s=%llu", key[k], (unsigned long long)
