@@ -380,7 +380,10 @@ static inline struct kobject *pshare_mm_kobj_get(void)
  *   io_uring fixed buffers, RDMA) of a pshare mapping fail with -EFAULT
  *   since 6.5: writable_file_mapping_allowed() refuses VMAs that need
  *   dirty tracking, and ->page_mkwrite makes pshare's VMAs need it. 6.1
- *   allowed them. Such pins were never supported (DESIGN: no VFIO).
+ *   allowed them. Mappings of noshare regions have no ->page_mkwrite and
+ *   pshare's superblock no writeback (noop_backing_dev_info), so
+ *   vma_needs_dirty_tracking() is false for them and such pins are taken
+ *   on every kernel; GUP-fast still leaves them to the slow path.
  * - The page ->fault returns: __do_fault() and finish_fault() take the
  *   reference and the lock as on 6.1 (VM_FAULT_LOCKED, one reference
  *   passed to the PTE); set_pte_range() adds a file rmap

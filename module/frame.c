@@ -29,6 +29,10 @@
 
 struct page *pshare_zero_page;
 
+/* Lockdep's view of the frame locks (frame.h). */
+struct lockdep_map pshare_frame_lockdep;
+static struct lock_class_key pshare_frame_lockdep_key;
+
 /* ----------------------------------------------------------------------
  * Frames
  * ----------------------------------------------------------------------
@@ -234,6 +238,8 @@ void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
 
 int pshare_frame_init(void)
 {
+	lockdep_init_map(&pshare_frame_lockdep, "pshare_frame",
+			 &pshare_frame_lockdep_key, 0);
 	pshare_zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	return pshare_zero_page ? 0 : -ENOMEM;
 }

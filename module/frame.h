@@ -6,6 +6,7 @@
 #define _PSHARE_FRAME_H
 
 #include <linux/atomic.h>
+#include <linux/lockdep.h>
 #include <linux/mm.h>
 
 #include "pshare.h"
@@ -27,6 +28,34 @@ int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
 			struct page *page);
 void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,
 			 struct page *old, struct page *new);
+
+/*
+ * Lockdep does not track page locks, so it cannot see a frame lock taken
+ * out of the lock order (pmap.c). It is told of frame locks through one
+ * map, a class for all frames: the fault path takes frames under
+ * invalidate_lock (pshare_frame_might_lock()), and the scanner holds its
+ * candidate as the map (pshare_frame_lockdep_acquire()/_release()), which
+ * is the frame lock held longest while other locks are taken. A region
+ * put there, which may evict the region and take its invalidate_lock,
+ * then shows as the inversion it is.
+ */
+extern struct lockdep_map pshare_frame_lockdep;
+
+static inline void pshare_frame_lockdep_acquire(void)
+{
+	lock_map_acquire(&pshare_frame_lockdep);
+}
+
+static inline void pshare_frame_lockdep_release(void)
+{
+	lock_map_release(&pshare_frame_lockdep);
+}
+
+static inline void pshare_frame_might_lock(void)
+{
+	lock_map_acquire(&pshare_frame_lockdep);
+	lock_map_release(&pshare_frame_lockdep);
+}
 
 /* The pmap entry that points at @page. */
 static inline void *pshare_entry_of(struct page *page)

@@ -74,6 +74,8 @@ static struct inode *pshare_get_inode(struct super_block *sb,
 	case S_IFREG: {
 		struct pshare_mount_opts *opts = sb->s_fs_info;
 
+		/* Before the workers can see it. */
+		pshare_region(inode)->noshare = opts->noshare;
 		if (pshare_region_register(pshare_region(inode), opts->domain)) {
 			iput(inode);
 			return NULL;
@@ -322,6 +324,8 @@ static int pshare_show_options(struct seq_file *m, struct dentry *root)
 			   from_kgid_munged(&init_user_ns, opts->gid));
 	if (opts->mode != PSHARE_DEFAULT_MODE)
 		seq_printf(m, ",mode=%o", opts->mode);
+	if (opts->noshare)
+		seq_puts(m, ",noshare");
 	return 0;
 }
 
@@ -338,12 +342,14 @@ enum pshare_param {
 	Opt_uid,
 	Opt_gid,
 	Opt_mode,
+	Opt_noshare,
 };
 
 static const struct fs_parameter_spec pshare_fs_parameters[] = {
 	fsparam_u32("uid", Opt_uid),
 	fsparam_u32("gid", Opt_gid),
 	fsparam_u32oct("mode", Opt_mode),
+	fsparam_flag("noshare", Opt_noshare),
 	{}
 };
 
@@ -373,6 +379,9 @@ static int pshare_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		if (result.uint_32 & ~S_IALLUGO)
 			return invalfc(fc, "Invalid mode '%s'", param->string);
 		opts->mode = result.uint_32;
+		break;
+	case Opt_noshare:
+		opts->noshare = true;
 		break;
 	}
 	return 0;

@@ -390,7 +390,8 @@ static struct page *pshare_hole_fill(struct pshare_region *r, pgoff_t ppn)
  * @write: the caller is about to write; the frame returned is private to
  *	@ppn: a hole gets a new zeroed frame, and a zero or shared frame is
  *	copied first (a copy-on-write break). Without @write a hole becomes a
- *	zero entry.
+ *	zero entry, except in a noshare region, where every frame returned
+ *	is private to @ppn, as for a write.
  *
  * The caller holds invalidate_lock (shared is enough) and has checked that
  * @ppn is inside the region, or is extending it under i_rwsem.
@@ -401,6 +402,9 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 	struct page *page;
 
 	lockdep_assert_held(&r->vfs_inode.i_mapping->invalidate_lock);
+	pshare_frame_might_lock();
+
+	write |= r->noshare;
 
 	for (;;) {
 		if (write && xa_load(&r->pmap, ppn) == PSHARE_ZERO_ENTRY) {
@@ -932,6 +936,17 @@ static const struct vm_operations_struct pshare_vm_ops = {
 	.page_mkwrite	= pshare_page_mkwrite,
 };
 
+/*
+ * A noshare region's frames are private to their PPN from the first fault
+ * on (pshare_frame_get()), so a write needs no copy-on-write break and no
+ * ->page_mkwrite: the core then maps them writable at once, and its VMAs
+ * need no dirty tracking, which is what lets long-term pins that write be
+ * taken (compat.h).
+ */
+static const struct vm_operations_struct pshare_noshare_vm_ops = {
+	.fault		= pshare_fault,
+};
+
 /**
  * pshare_region_mmap - map a region
  * @file: the region file
@@ -941,16 +956,19 @@ static const struct vm_operations_struct pshare_vm_ops = {
  * pages that bypass the pmap. Frames are ordinary pages behind ordinary
  * PTEs (no VM_PFNMAP or VM_MIXEDMAP), so GUP, O_DIRECT, vhost and KVM work;
  * on newer kernels GUP-fast leaves them to the slow path and writable
- * long-term pins are refused (compat.h). No VM_DONTEXPAND: it is one of
+ * long-term pins are refused (compat.h), except in noshare regions, whose
+ * mappings have no ->page_mkwrite. No VM_DONTEXPAND: it is one of
  * VM_SPECIAL, which mlock() and mlockall() skip, and QEMU's mem-lock=on
  * must lock guest RAM (pshare_ppn_mlocked()). mremap() may grow a
  * mapping; a fault beyond EOF is SIGBUS as for any file.
  */
 int pshare_region_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct pshare_region *r = pshare_region(file_inode(file));
+
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	file_accessed(file);
-	vma->vm_ops = &pshare_vm_ops;
+	vma->vm_ops = r->noshare ? &pshare_noshare_vm_ops : &pshare_vm_ops;
 	return 0;
 }

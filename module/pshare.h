@@ -50,6 +50,11 @@ struct pshare_sample {
  * @domain:		sharing domain: pages merge only with pages of the
  *			same domain unless merge_across_domains is set.
  *			Changes under pshare_scan_mutex.
+ * @noshare:		the region is in a noshare mount: every page that
+ *			has content has a frame of its own, never the zero
+ *			frame or a shared one, so long-term pins of its
+ *			pages stay coherent (pshare_region_mmap()). Set at
+ *			creation, never changed.
  * @pages_private:	entries whose frame is private to this PPN
  * @pages_zero:		entries equal to PSHARE_ZERO_ENTRY
  * @pages_shared:	entries pointing at a shared frame (one in the hash
@@ -85,6 +90,7 @@ struct pshare_region {
 	struct xarray pmap;
 	u32 id;
 	u32 domain;
+	bool noshare;
 	atomic_long_t pages_private;
 	atomic_long_t pages_zero;
 	atomic_long_t pages_shared;
@@ -188,6 +194,7 @@ extern struct pshare_global_stats pshare_stats;
  * @gid:	group of the root directory
  * @mode:	permission bits of the root directory
  * @domain:	sharing domain of new regions: one per mount
+ * @noshare:	the noshare option: regions of this mount never share
  * @dying:	the superblock is being shut down: workers must not take
  *		references to its regions any more
  * @rcu:	freed after a grace period: workers read @dying under RCU
@@ -197,6 +204,7 @@ struct pshare_mount_opts {
 	kgid_t gid;
 	umode_t mode;
 	u32 domain;
+	bool noshare;
 	bool dying;
 	struct rcu_head rcu;
 };

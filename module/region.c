@@ -51,6 +51,7 @@ void pshare_region_init(struct pshare_region *r)
 	xa_init_flags(&r->pmap, XA_FLAGS_ACCOUNT);
 	r->id = 0;
 	r->domain = 0;
+	r->noshare = false;
 	atomic_long_set(&r->pages_private, 0);
 	atomic_long_set(&r->pages_zero, 0);
 	atomic_long_set(&r->pages_shared, 0);
@@ -169,6 +170,8 @@ struct pshare_region *pshare_region_get(u32 id)
  */
 void pshare_region_put(struct pshare_region *r)
 {
+	/* Whether or not this one is the last: lockdep checks the order. */
+	might_lock(&r->vfs_inode.i_mapping->invalidate_lock);
 	iput(&r->vfs_inode);
 }
 

@@ -196,6 +196,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	page = pshare_frame_lock(r, ppn);
 	if (!page)
 		return;
+	pshare_frame_lockdep_acquire();
 	if (pshare_is_zero(page) || pshare_frame_shared(page))
 		goto out;
 
@@ -219,6 +220,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 		pshare_hint_add(key, pshare_hint_of(r, ppn));
 	}
 out:
+	pshare_frame_lockdep_release();
 	unlock_page(page);
 	put_page(page);
 	if (hr)
@@ -265,7 +267,10 @@ static void pshare_scan_regions(unsigned int budget)
 		}
 
 		ppn = pshare_cursor_ppn;
+		/* A noshare region's pages are neither hashed nor merged. */
 		xa_for_each_start(&r->pmap, ppn, entry, pshare_cursor_ppn) {
+			if (r->noshare)
+				break;
 			if (!xa_is_value(entry))
 				pshare_scan_page(r, ppn);
 			pshare_cursor_ppn = ppn + 1;

@@ -32,6 +32,7 @@
 #define PSHARE_FEATURE_POLICY		(1ULL << 4)	/* PSHARE_IOC_REGION_SET_POLICY */
 #define PSHARE_FEATURE_SAMPLING		(1ULL << 5)	/* active memory estimates */
 #define PSHARE_FEATURE_PAGING		(1ULL << 6)	/* PSHARE_IOC_REGION_SET_BACKING */
+#define PSHARE_FEATURE_NOSHARE		(1ULL << 7)	/* the noshare mount option */
 
 /* A policy value meaning "the default": shares proportional to size, max = size. */
 #define PSHARE_POLICY_DEFAULT		(~0ULL)
