@@ -12,7 +12,9 @@
 #
 # Kbuild, module/ and uapi/ are copied to build/<flavor>/src/ (rsync keeps the
 # timestamps, so rebuilds are incremental) and built there, which keeps the
-# source directories free of objects. The result is build/<flavor>/pshare.ko.
+# source directories free of objects. The result is build/<flavor>/pshare.ko,
+# with the test helper pshare_pin.ko (PSHARE_TEST_MODULES=y, see Kbuild)
+# next to it.
 # Compiler warnings count as errors.
 
 set -euo pipefail
@@ -64,10 +66,10 @@ rsync -a --delete \
 
 log=$out/build.log
 # A stale module must never be picked up after a failed build.
-rm -f "$out/pshare.ko" "$out/pshare_kunit.ko"
+rm -f "$out/pshare.ko" "$out/pshare_kunit.ko" "$out/pshare_pin.ko"
 # -Werror keeps a warned-about object from being built, so the warning shows
 # again on the next (incremental) build instead of vanishing.
-if ! in_root make -C "$kdir" M="${src#"${root:-}"}" KCFLAGS=-Werror modules >"$log" 2>&1; then
+if ! in_root make -C "$kdir" M="${src#"${root:-}"}" KCFLAGS=-Werror PSHARE_TEST_MODULES=y modules >"$log" 2>&1; then
 	cat "$log" >&2
 	die "building pshare.ko for the $flavor kernel failed"
 fi
@@ -79,5 +81,9 @@ cp "$src/pshare.ko" "$out/pshare.ko"
 # The KUnit test module is built only for kernels with KUnit (see Kbuild).
 if [ -f "$src/pshare_kunit.ko" ]; then
 	cp "$src/pshare_kunit.ko" "$out/pshare_kunit.ko"
+fi
+# The selftests' helper (selftests/pshare_pin_test loads it).
+if [ -f "$src/pshare_pin.ko" ]; then
+	cp "$src/pshare_pin.ko" "$out/pshare_pin.ko"
 fi
 echo "$out/pshare.ko"

@@ -7,7 +7,8 @@
 #      with --no-tree -f over module/*.[ch], uapi/linux/pshare.h and
 #      psharectl's sources (userspace-tools/ctl/*.[ch]);
 #   2. sparse (Debian package), through kbuild's C=2, over every object of
-#      pshare.ko built against the stock kernel's headers, and against the
+#      pshare.ko and of the test helper pshare_pin.ko built against the
+#      stock kernel's headers, and against the
 #      debug kernel too when it is built (only it has KUnit, so only there
 #      are the KUnit test files compiled and checked).
 #
@@ -78,8 +79,9 @@ run_sparse() {
 		--exclude '.*.cmd' --exclude '*.order' --exclude '*.a' --exclude Module.symvers \
 		Kbuild module uapi "$src/"
 	log=$src.log
-	# C=2 checks every source whether or not it needs rebuilding.
-	if ! make -C "$kdir" M="$src" C=2 CHECK=sparse modules >"$log" 2>&1; then
+	# C=2 checks every source whether or not it needs rebuilding; the
+	# test helper modules (PSHARE_TEST_MODULES, see Kbuild) too.
+	if ! make -C "$kdir" M="$src" C=2 CHECK=sparse PSHARE_TEST_MODULES=y modules >"$log" 2>&1; then
 		cat "$log"
 		echo "sparse ($flavor): the build failed"
 		return 1
