@@ -253,19 +253,11 @@ static void env_setup(struct __test_metadata *_metadata, struct pin_env *e,
 static void region_map(struct __test_metadata *_metadata, struct pin_env *e,
 		       int i, int m, size_t npages)
 {
-	struct ps_region *r = &e->r[i];
 	char dir[sizeof(e->mnt[m])];
 
 	/* A copy: gcc cannot tell that r->path and e->mnt[m] are apart. */
 	strcpy(dir, e->mnt[m]);
-	snprintf(r->path, sizeof(r->path), "%s/pin.XXXXXX", dir);
-	r->unlinked = false;
-	r->fd = mkstemp(r->path);
-	ASSERT_LE(0, r->fd) TH_LOG("mkstemp(%s): %s", r->path, strerror(errno));
-	ASSERT_EQ(0, ftruncate(r->fd, npages * PS_PAGE));
-	e->map[i] = mmap(NULL, npages * PS_PAGE, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, r->fd, 0);
-	ASSERT_NE(MAP_FAILED, e->map[i]) TH_LOG("mmap: %s", strerror(errno));
+	ps_region_make_mapped(_metadata, &e->r[i], dir, "pin", npages, &e->map[i]);
 	e->npages[i] = npages;
 }
 

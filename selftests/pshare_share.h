@@ -203,4 +203,23 @@ static inline void ps_counters(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * Create region @r of @npages in directory @dir (mkstemp, as QEMU does,
+ * with @tag in its name) and map all of it read-write at *@map.
+ */
+static inline void ps_region_make_mapped(struct __test_metadata *_metadata,
+					 struct ps_region *r, const char *dir,
+					 const char *tag, size_t npages,
+					 unsigned char **map)
+{
+	snprintf(r->path, sizeof(r->path), "%s/%s.XXXXXX", dir, tag);
+	r->unlinked = false;
+	r->fd = mkstemp(r->path);
+	ASSERT_LE(0, r->fd) TH_LOG("mkstemp(%s): %s", r->path, strerror(errno));
+	ASSERT_EQ(0, ftruncate(r->fd, npages * PS_PAGE));
+	*map = mmap(NULL, npages * PS_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    r->fd, 0);
+	ASSERT_NE(MAP_FAILED, *map) TH_LOG("mmap: %s", strerror(errno));
+}
+
 #endif /* PSHARE_SHARE_H */

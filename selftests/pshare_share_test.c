@@ -87,16 +87,8 @@ static void region_map(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(share) *self, int i, const char *dir,
 		       size_t npages)
 {
-	struct ps_region *r = &self->r[i];
-
-	snprintf(r->path, sizeof(r->path), "%s/share.XXXXXX", dir);
-	r->unlinked = false;
-	r->fd = mkstemp(r->path);
-	ASSERT_LE(0, r->fd) TH_LOG("mkstemp(%s): %s", r->path, strerror(errno));
-	ASSERT_EQ(0, ftruncate(r->fd, npages * PS_PAGE));
-	self->map[i] = mmap(NULL, npages * PS_PAGE, PROT_READ | PROT_WRITE,
-			    MAP_SHARED, r->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->map[i]) TH_LOG("mmap: %s", strerror(errno));
+	ps_region_make_mapped(_metadata, &self->r[i], dir, "share", npages,
+			      &self->map[i]);
 	self->npages[i] = npages;
 }
 
