@@ -281,7 +281,7 @@ out:
 const struct psharectl_cmd psharectl_advise_cmd = {
 	.name = "advise",
 	.args = "[--size SIZE] [--domain N] [--n-plus-one] [--json]",
-	.summary = "How many more VMs of one shape fit now, without paging or ballooning.",
+	.summary = "How many more VMs of one shape fit now, without reclaim.",
 	.help =
 "\n"
 "Estimates from live figures how many more VMs of one shape this host\n"
