@@ -132,12 +132,12 @@ static void print_advise_text(const struct advise_in *in,
 	if (!o->domain_regions)
 		printf("%-16s no regions to measure: assumed fully active, nothing shared\n",
 		       "model");
-	printf("%-16s %s expected (low %s, high %s)\n", "active",
-	       pct(h[0], 32, o->active_permille[ADVISE_EXPECTED]),
-	       pct(h[1], 32, o->active_permille[ADVISE_LOW]),
-	       pct(h[2], 32, o->active_permille[ADVISE_HIGH]));
 	printf("%-16s %s of the size\n", "touched",
 	       pct(h[0], 32, o->touched_permille));
+	printf("%-16s %s of touched pages expected (low %s, high %s)\n",
+	       "active", pct(h[0], 32, o->active_permille[ADVISE_EXPECTED]),
+	       pct(h[1], 32, o->active_permille[ADVISE_LOW]),
+	       pct(h[2], 32, o->active_permille[ADVISE_HIGH]));
 	printf("%-16s %s of touched pages are zero or shared\n", "sharing",
 	       pct(h[0], 32, o->sharing_permille));
 	printf("%-16s %s expected (low %s, high %s)\n", "per new VM",
@@ -286,10 +286,11 @@ const struct psharectl_cmd psharectl_advise_cmd = {
 "\n"
 "Estimates from live figures how many more VMs of one shape this host\n"
 "holds before pshare has to reclaim (balloon or page). A new VM is\n"
-"expected to hold its active set (its size times the active fraction the\n"
-"sampler measures in its domain's regions), less what sharing saves on\n"
-"it (the domain's zero and shared pages per touched page), and nothing\n"
-"for pages it never touches. The memory for new VMs is the smaller of\n"
+"expected to touch as much of its size as its domain's regions did, to\n"
+"hold the active part of that (the fraction of resident pages the sampler\n"
+"finds active there), less what sharing saves (the domain's zero and\n"
+"shared pages per touched page), and nothing for pages it never touches\n"
+"or that are idle. The memory for new VMs is the smaller of\n"
 "limit_pages less what the regions hold and MemAvailable less 6% of\n"
 "MemTotal (where the memory state drops from high to soft and reclaim\n"
 "starts), less pages now paged out and the N+1 headroom. The range comes\n"

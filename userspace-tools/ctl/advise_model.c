@@ -127,20 +127,19 @@ static void domain_fractions(const struct domain_sums *d,
 }
 
 /*
- * Pages one new VM holds with the active fraction @act: its active set,
- * less what sharing saves on the pages of it that it touched; at least
- * one page.
+ * Pages one new VM holds with the active fraction @act: the pages it
+ * touches, the fraction @act of them active (the sampler measures the
+ * fraction of a region's resident frames, not of its size), less what
+ * sharing saves on those; at least one page.
  */
 static unsigned long long per_vm(const struct advise_out *out,
 				 unsigned int act)
 {
 	unsigned long long active, touched, saved;
 
-	active = div_up(out->size_pages * act, PERMILLE);
 	touched = div_up(out->size_pages * out->touched_permille, PERMILLE);
-	if (touched > active)
-		touched = active;
-	saved = touched * out->sharing_permille / PERMILLE;
+	active = div_up(touched * act, PERMILLE);
+	saved = active * out->sharing_permille / PERMILLE;
 	return active - saved ? active - saved : 1;
 }
 

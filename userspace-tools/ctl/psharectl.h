@@ -317,7 +317,8 @@ enum advise_err {
  * @domain:		the domain modelled
  * @domain_regions:	its regions
  * @size_pages:		size of one new VM
- * @active_permille:	its active fraction [ADVISE_EXPECTED, _LOW, _HIGH]
+ * @active_permille:	its active fraction of the pages it touches
+ *			[ADVISE_EXPECTED, _LOW, _HIGH]
  * @touched_permille:	pages the domain's regions touched (private, zero,
  *			shared or paged) per page of their size
  * @sharing_permille:	zero and shared pages per touched page

@@ -62,10 +62,10 @@ has() {
 	grep -qE -- "$2" "$1" && result ok "$3" || result fail "$3: /$2/"
 }
 
-expect 0 "advise" && has "$tmp/out" '^fit +46 more VMs expected \(range 42 to 70\), bound by host_memory$' "advise: the fit line"
+expect 0 "advise" && has "$tmp/out" '^fit +64 more VMs expected \(range 58 to 96\), bound by host_memory$' "advise: the fit line"
 has "$tmp/out" '^domain +1 \(2 regions\)$' "advise: the busiest domain"
 has "$tmp/out" '^size +1G \(mean of the domain' "advise: the mean size"
-has "$tmp/out" '^per new VM +230M expected' "advise: per VM"
+has "$tmp/out" '^per new VM +167M expected' "advise: per VM"
 expect 0 "advise --json" --json
 if python3 - "$tmp/out" <<'EOF'
 import json, sys
@@ -76,8 +76,8 @@ assert list(j) == ["domain", "domain_regions", "size_bytes", "size_from", "fit",
     "limit_room_bytes", "paged_bytes", "headroom_bytes",
     "reclaim_threshold_bytes", "mem_total_bytes", "mem_available_bytes",
     "limit_pages", "held_bytes"], list(j)
-assert j["fit"] == {"expected": 46, "low": 42, "high": 70}
-assert j["per_vm_bytes"]["expected"] == 58983 * 4096
+assert j["fit"] == {"expected": 64, "low": 58, "high": 96}
+assert j["per_vm_bytes"]["expected"] == 42704 * 4096
 assert j["binding"] == "host_memory" and j["limit_room_bytes"] is None
 assert j["domain"] == 1 and j["size_from"] == "domain_mean"
 assert j["held_bytes"] == 210000 * 4096
@@ -85,7 +85,7 @@ EOF
 then result ok "advise --json: keys and values"; else result fail "advise --json: keys and values"; fi
 
 expect 0 "advise --n-plus-one" --n-plus-one &&
-	has "$tmp/out" '^fit +42 more VMs .*bound by headroom$' "advise --n-plus-one: fit and binding"
+	has "$tmp/out" '^fit +58 more VMs .*bound by headroom$' "advise --n-plus-one: fit and binding"
 expect 0 "advise --headroom" --headroom && has "$tmp/out" '^headroom +1G ' "advise --headroom: the largest region"
 echo 310000 >"$tmp/sys/limit_pages"
 expect 0 "advise under a limit" --json &&

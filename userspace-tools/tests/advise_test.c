@@ -79,8 +79,8 @@ static void base(struct advise_in *in)
  * Domain 1: active 450 (size-weighted mean of 400 and 500), low 300
  * (the lowest fast or slow), high 500; touched 380000 of 524288 pages =
  * 724 permille; zero + shared 190000 of 380000 = 500 permille. A new
- * 262144-page VM: active set 117965 pages, all of it within its 189793
- * touched pages, half of that saved: 58983 pages. 2754240 / 58983 = 46.
+ * 262144-page VM touches 189793 pages, 85407 of them active (450
+ * permille), half of those saved: 42704 pages. 2754240 / 42704 = 64.
  */
 static void test_normal(void)
 {
@@ -97,15 +97,15 @@ static void test_normal(void)
 	CHECK_EQ(o.active_permille[ADVISE_HIGH], 500, "normal: active high");
 	CHECK_EQ(o.touched_permille, 724, "normal: touched fraction");
 	CHECK_EQ(o.sharing_permille, 500, "normal: sharing fraction");
-	CHECK_EQ(o.per_vm_pages[ADVISE_EXPECTED], 58983, "normal: per VM expected");
-	CHECK_EQ(o.per_vm_pages[ADVISE_LOW], 39322, "normal: per VM low");
-	CHECK_EQ(o.per_vm_pages[ADVISE_HIGH], 65536, "normal: per VM high");
+	CHECK_EQ(o.per_vm_pages[ADVISE_EXPECTED], 42704, "normal: per VM expected");
+	CHECK_EQ(o.per_vm_pages[ADVISE_LOW], 28469, "normal: per VM low");
+	CHECK_EQ(o.per_vm_pages[ADVISE_HIGH], 47449, "normal: per VM high");
 	CHECK_EQ(o.threshold_pages, 245760, "normal: 6% of MemTotal");
 	CHECK_EQ(o.host_room, 2754240, "normal: host room");
 	CHECK_EQ(o.available_pages, 2754240, "normal: available");
-	CHECK_EQ(o.fit[ADVISE_EXPECTED], 46, "normal: fit expected");
-	CHECK_EQ(o.fit[ADVISE_LOW], 42, "normal: fit low (high footprint)");
-	CHECK_EQ(o.fit[ADVISE_HIGH], 70, "normal: fit high (low footprint)");
+	CHECK_EQ(o.fit[ADVISE_EXPECTED], 64, "normal: fit expected");
+	CHECK_EQ(o.fit[ADVISE_LOW], 58, "normal: fit low (high footprint)");
+	CHECK_EQ(o.fit[ADVISE_HIGH], 96, "normal: fit high (low footprint)");
 	CHECK_EQ(o.binding, ADVISE_BIND_HOST, "normal: host memory binds");
 	CHECK_EQ(o.have_limit, false, "normal: no limit");
 }
@@ -150,8 +150,10 @@ static void test_domains(void)
 	in.domain = 2;
 	CHECK_EQ(advise_compute(&in, &o), ADVISE_OK, "domain 2: computes");
 	CHECK_EQ(o.size_pages, 131072, "domain 2: its mean size");
-	/* 117965 active pages of 131072, 10000 touched, none shared. */
-	CHECK_EQ(o.per_vm_pages[ADVISE_EXPECTED], 117965, "domain 2: per VM");
+	/* 9962 of 131072 pages touched (76 permille), 900 permille of
+	 * those active, none shared.
+	 */
+	CHECK_EQ(o.per_vm_pages[ADVISE_EXPECTED], 8966, "domain 2: per VM");
 
 	/* A tie between domains: the lower number. */
 	base(&in);
@@ -173,12 +175,12 @@ static void test_limit(void)
 	CHECK_EQ(o.have_limit, true, "limit: set");
 	CHECK_EQ(o.limit_room, 100000, "limit: room is limit - held");
 	CHECK_EQ(o.binding, ADVISE_BIND_LIMIT, "limit: binds");
-	CHECK_EQ(o.fit[ADVISE_EXPECTED], 1, "limit: fit");
+	CHECK_EQ(o.fit[ADVISE_EXPECTED], 2, "limit: fit");
 
 	in.limit_pages = 100000000;
 	advise_compute(&in, &o);
 	CHECK_EQ(o.binding, ADVISE_BIND_HOST, "limit above the host: host binds");
-	CHECK_EQ(o.fit[ADVISE_EXPECTED], 46, "limit above the host: fit");
+	CHECK_EQ(o.fit[ADVISE_EXPECTED], 64, "limit above the host: fit");
 
 	in.limit_pages = 200000;	/* below held */
 	advise_compute(&in, &o);
@@ -198,9 +200,9 @@ static void test_host(void)
 	CHECK_EQ(o.fit[ADVISE_HIGH], 0, "host in soft state: nothing fits");
 
 	base(&in);
-	in.paged_pages = 2754240 - 58983 * 3;
+	in.paged_pages = 2754240 - 42704 * 3;
 	advise_compute(&in, &o);
-	CHECK_EQ(o.available_pages, 58983 * 3, "paged-out pages are owed first");
+	CHECK_EQ(o.available_pages, 42704 * 3, "paged-out pages are owed first");
 	CHECK_EQ(o.fit[ADVISE_EXPECTED], 3, "paged-out pages: fit");
 }
 
@@ -214,7 +216,7 @@ static void test_headroom(void)
 	advise_compute(&in, &o);
 	CHECK_EQ(o.headroom_pages, 262144, "headroom: the largest region");
 	CHECK_EQ(o.available_pages, 2754240 - 262144, "headroom: taken off");
-	CHECK_EQ(o.fit[ADVISE_EXPECTED], 42, "headroom: fit");
+	CHECK_EQ(o.fit[ADVISE_EXPECTED], 58, "headroom: fit");
 	CHECK_EQ(o.binding, ADVISE_BIND_HEADROOM, "headroom: binds");
 
 	/* A new shape larger than every region: its own size is kept. */
@@ -225,11 +227,11 @@ static void test_headroom(void)
 	/* Headroom that takes a VM away binds... */
 	base(&in);
 	in.n_plus_one = true;
-	in.limit_pages = in.held_pages + 58983 + 262144 + 10;
+	in.limit_pages = in.held_pages + 42704 + 262144 + 10;
 	advise_compute(&in, &o);
-	CHECK_EQ(o.fit[ADVISE_EXPECTED], 1, "headroom, room for 5: fit 1");
-	CHECK_EQ(o.binding, ADVISE_BIND_HEADROOM, "headroom, room for 5: binds");
-	in.limit_pages = in.held_pages + 58983 + 10;
+	CHECK_EQ(o.fit[ADVISE_EXPECTED], 1, "headroom, room for 7: fit 1");
+	CHECK_EQ(o.binding, ADVISE_BIND_HEADROOM, "headroom, room for 7: binds");
+	in.limit_pages = in.held_pages + 42704 + 10;
 	advise_compute(&in, &o);
 	CHECK_EQ(o.available_pages, 0, "headroom above the room: nothing left");
 	CHECK_EQ(o.binding, ADVISE_BIND_HEADROOM, "headroom above the room: binds");
@@ -238,16 +240,16 @@ static void test_headroom(void)
 	advise_compute(&in, &o);
 	CHECK_EQ(o.binding, ADVISE_BIND_LIMIT, "headroom, room for none: the limit binds");
 	in.n_plus_one = false;
-	in.limit_pages = in.held_pages + 58983 + 10;
+	in.limit_pages = in.held_pages + 42704 + 10;
 	advise_compute(&in, &o);
 	CHECK_EQ(o.headroom_pages, 0, "without headroom: none kept");
 	CHECK_EQ(o.binding, ADVISE_BIND_LIMIT, "without headroom: the limit binds");
 }
 
-/* 4000-page regions, 250 permille active, nothing touched: 1000 a VM. */
+/* 4000-page regions, all touched, 250 permille active: 1000 a VM. */
 static void test_rounding(void)
 {
-	struct region_row r = row(1, 4000, 0, 0, 0, 250, 250, 250);
+	struct region_row r = row(1, 4000, 4000, 0, 0, 250, 250, 250);
 	struct advise_out o;
 	struct advise_in in;
 
@@ -284,9 +286,9 @@ static void test_huge(void)
 	base(&in);
 	in.size_pages = PSHARE_PAGES_LIMIT;
 	advise_compute(&in, &o);
-	/* 120795956 active pages, half of them saved. */
-	CHECK_EQ(o.per_vm_pages[ADVISE_EXPECTED], 60397978, "huge: per VM");
-	CHECK_EQ(o.per_vm_pages[ADVISE_HIGH], 67108864, "huge: per VM high");
+	/* 87456271 active pages of 194347271 touched, half of them saved. */
+	CHECK_EQ(o.per_vm_pages[ADVISE_EXPECTED], 43728136, "huge: per VM");
+	CHECK_EQ(o.per_vm_pages[ADVISE_HIGH], 48586818, "huge: per VM high");
 	CHECK_EQ(o.fit[ADVISE_EXPECTED], 0, "huge: nothing fits");
 }
 
