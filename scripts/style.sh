@@ -5,7 +5,8 @@
 #
 #   1. checkpatch.pl (from linux-source-6.1, unpacked by scripts/deps.sh)
 #      with --no-tree -f over module/*.[ch], uapi/linux/pshare.h and
-#      psharectl's sources (userspace-tools/ctl/*.[ch]);
+#      psharectl's sources and host tests (userspace-tools/ctl/*.[ch],
+#      userspace-tools/tests/*.c);
 #   2. sparse (Debian package), through kbuild's C=2, over every object of
 #      pshare.ko and of the test helper pshare_pin.ko built against the
 #      stock kernel's headers, and against the
@@ -59,7 +60,7 @@ run_checkpatch() {
 
 shopt -s nullglob
 kfiles=(module/*.c module/*.h)
-ufiles=(userspace-tools/ctl/*.[ch])
+ufiles=(userspace-tools/ctl/*.[ch] userspace-tools/tests/*.c)
 run_checkpatch LINUX_VERSION_CODE "${kfiles[@]}"
 run_checkpatch COMPLEX_MACRO uapi/linux/pshare.h
 kfiles+=(uapi/linux/pshare.h)

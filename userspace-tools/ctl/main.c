@@ -35,6 +35,7 @@ static const struct psharectl_cmd *const psharectl_cmds[] = {
 	&psharectl_domain_cmd,
 	&psharectl_backing_cmd,
 	&psharectl_balloon_cmd,
+	&psharectl_advise_cmd,
 	&psharectl_api_cmd,
 	&psharectl_help_cmd,
 };
@@ -73,8 +74,8 @@ void psharectl_usage(FILE *out)
 "\n"
 "Files: %s (sysfs), %s/pshare/regions (debugfs),\n"
 "       %s (ioctls). The environment variables PSHARECTL_SYSFS,\n"
-"       PSHARECTL_DEBUGFS (debugfs mount point) and PSHARECTL_DEVICE\n"
-"       override these paths.\n"
+"       PSHARECTL_DEBUGFS (debugfs mount point), PSHARECTL_DEVICE and\n"
+"       PSHARECTL_MEMINFO (/proc/meminfo, for advise) override these paths.\n"
 "\n"
 "Exit status: 0 success, 1 error (the message says how to fix the setup),\n"
 "2 usage error.\n", PSHARE_SYSFS_DIR, PSHARE_DEBUGFS_MNT, PSHARE_DEVICE);

@@ -12,6 +12,8 @@
  *   snapshot.c  one reading of sysfs and the debugfs region table, the
  *               figures derived from it, and their JSON
  *   qmp.c       a minimal JSON reader and QMP client (balloon agent)
+ *   advise_model.c  the capacity arithmetic of `advise`, without I/O (its
+ *               host test links it alone)
  *   json_writer.c  every --json output
  */
 #ifndef PSHARECTL_H
@@ -91,6 +93,7 @@ extern const struct psharectl_cmd psharectl_domain_cmd;
 extern const struct psharectl_cmd psharectl_backing_cmd;
 extern const struct psharectl_cmd psharectl_balloon_cmd;
 extern const struct psharectl_cmd psharectl_api_cmd;
+extern const struct psharectl_cmd psharectl_advise_cmd;
 extern const struct psharectl_cmd psharectl_help_cmd;
 
 /* main.c: the command table. */
@@ -103,6 +106,7 @@ void __printf(1, 2) err_msg(const char *fmt, ...);
 const char *sysfs_dir(void);
 const char *debugfs_mnt(void);
 const char *device_path(void);
+const char *meminfo_path(void);
 bool module_loaded(void);
 bool pshare_mounted(void);
 const char *human(char *buf, size_t len, unsigned long long bytes);
@@ -256,6 +260,98 @@ size_t name_width(const struct status *s, size_t min);
 void sysfs_json(struct json_writer *w, const struct status *s);
 void rows_json(struct json_writer *w, const struct status *s);
 void derived_json(struct json_writer *w, const struct status *s);
+
+/* --- advise_model.c ------------------------------------------------- */
+
+/*
+ * The host's free-memory state drops from "high" to "soft", and pshare
+ * starts reclaiming, when MemAvailable falls below this share of MemTotal
+ * (module/reclaim.c, pshare_mem_state(); fixed, not a knob).
+ */
+#define ADVISE_HIGH_PERCENT	6
+
+/**
+ * struct advise_in - what the capacity model reads, all in 4 KiB pages
+ * @rows:		the debugfs region table
+ * @nr_rows:		entries in @rows
+ * @domain:		the sharing domain of the new VMs (if @have_domain)
+ * @have_domain:	false: the domain with the most regions
+ * @size_pages:		size of one new VM; 0: the mean of its domain
+ * @n_plus_one:		keep the largest region's size free (failover)
+ * @limit_pages:	sysfs limit_pages, 0 for none
+ * @held_pages:		sysfs pages_private + pages_shared (what the limit
+ *			bounds)
+ * @paged_pages:	sysfs pages_paged
+ * @mem_total_pages:	MemTotal of /proc/meminfo
+ * @mem_avail_pages:	MemAvailable of /proc/meminfo
+ */
+struct advise_in {
+	const struct region_row *rows;
+	size_t nr_rows;
+	unsigned int domain;
+	bool have_domain;
+	unsigned long long size_pages;
+	bool n_plus_one;
+	unsigned long long limit_pages, held_pages, paged_pages;
+	unsigned long long mem_total_pages, mem_avail_pages;
+};
+
+/* One estimate and its range; "low" and "high" of the VM's footprint. */
+enum { ADVISE_EXPECTED, ADVISE_LOW, ADVISE_HIGH, ADVISE_NR };
+
+/* What limits the count of new VMs. */
+enum advise_binding {
+	ADVISE_BIND_LIMIT,	/* limit_pages minus what the regions hold */
+	ADVISE_BIND_HOST,	/* MemAvailable above the reclaim threshold */
+	ADVISE_BIND_HEADROOM,	/* the N+1 reserve took VMs away */
+};
+
+enum advise_err {
+	ADVISE_OK,
+	ADVISE_NO_REGIONS,	/* no region at all, and no size given */
+	ADVISE_EMPTY_DOMAIN,	/* no region in @domain, and no size given */
+};
+
+/**
+ * struct advise_out - the answer of advise_compute()
+ * @domain:		the domain modelled
+ * @domain_regions:	its regions
+ * @size_pages:		size of one new VM
+ * @active_permille:	its active fraction of the pages it touches
+ *			[ADVISE_EXPECTED, _LOW, _HIGH]
+ * @touched_permille:	pages the domain's regions touched (private, zero,
+ *			shared or paged) per page of their size
+ * @sharing_permille:	zero and shared pages per touched page
+ * @per_vm_pages:	pages one new VM is expected to hold, by estimate
+ * @fit:		new VMs that fit, by estimate: @fit[ADVISE_LOW] comes
+ *			from @per_vm_pages[ADVISE_HIGH], and the other way
+ * @limit_room:		limit_pages - held (if @have_limit)
+ * @have_limit:		limit_pages is set
+ * @threshold_pages:	the high/soft state boundary
+ * @host_room:		MemAvailable - @threshold_pages
+ * @headroom_pages:	kept free for failover (0 without n_plus_one)
+ * @available_pages:	min(@limit_room, @host_room) - @paged_pages of the
+ *			input - @headroom_pages
+ * @binding:		what limits @fit[ADVISE_EXPECTED]
+ */
+struct advise_out {
+	unsigned int domain;
+	size_t domain_regions;
+	unsigned long long size_pages;
+	unsigned int active_permille[ADVISE_NR];
+	unsigned int touched_permille, sharing_permille;
+	unsigned long long per_vm_pages[ADVISE_NR];
+	unsigned long long fit[ADVISE_NR];
+	unsigned long long limit_room;
+	bool have_limit;
+	unsigned long long threshold_pages, host_room;
+	unsigned long long headroom_pages, available_pages;
+	enum advise_binding binding;
+};
+
+enum advise_err advise_compute(const struct advise_in *in,
+			       struct advise_out *out);
+const char *advise_binding_name(enum advise_binding b);
 
 /* --- qmp.c ----------------------------------------------------------- */
 

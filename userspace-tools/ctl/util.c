@@ -49,6 +49,13 @@ const char *device_path(void)
 	return p && *p ? p : PSHARE_DEVICE;
 }
 
+const char *meminfo_path(void)
+{
+	const char *p = getenv("PSHARECTL_MEMINFO");
+
+	return p && *p ? p : "/proc/meminfo";
+}
+
 bool module_loaded(void)
 {
 	struct stat st;
