@@ -7,7 +7,8 @@
 #      kernel and install Debian 13's QEMU in it for the test VMs
 #      (scripts/vm-qemu.sh), build the debug kernel (in the background, at nice 19, while
 #      the steps below and the other kernels' VMs run), build pshare.ko for every tested
-#      kernel (warnings are errors), `make tools`,
+#      kernel (warnings are errors), `make tools`, psharectl metrics against a
+#      fake sysfs and debugfs (userspace-tools/metrics-test.sh),
 #      `make selftests`, `make style` (checkpatch and sparse, scripts/style.sh),
 #      the DKMS build (scripts/dkms-check.sh, temporary trees only);
 #   2. for each tested kernel (scripts/lib.sh: stock = 6.1, lts = 6.12,
@@ -124,6 +125,10 @@ if [ -z "${deps_bad:-}" ]; then
 	done
 	host_step "make tools" bash -c 'need() { [ -f "$1/Makefile" ] || { echo "error: $1/Makefile missing" >&2; exit 1; }; }; need userspace-tools && make tools' ||
 		tools_bad=1
+	if [ -z "${tools_bad:-}" ]; then
+		host_step "psharectl metrics against a fake sysfs and debugfs, promtool (userspace-tools/metrics-test.sh)" \
+			bash userspace-tools/metrics-test.sh
+	fi
 	host_step "make selftests" bash -c '[ -f selftests/Makefile ] || { echo "error: selftests/Makefile missing" >&2; exit 1; }; [ -f selftests/run.sh ] || { echo "error: selftests/run.sh missing" >&2; exit 1; }; make selftests' ||
 		tools_bad=1
 	# A style finding fails this line only; the tests still run.

@@ -9,9 +9,10 @@
 # the kselftest harness, QEMU and busybox for the test VMs, debootstrap for
 # the newest kernel's Debian 13 build root (scripts/newest-root.sh), sparse
 # for `make style`, dkms for the packaging check, perf and bpftrace for the
-# guide's tracepoint examples. Quiet when everything is already there; runs
-# `apt-get update` once, only when a package is missing. Also unpacks
-# linux-source-6.1 into /var/cache/pshare.
+# guide's tracepoint examples, prometheus for its promtool (the host check
+# of psharectl metrics, userspace-tools/metrics-test.sh). Quiet when
+# everything is already there; runs `apt-get update` once, only when a
+# package is missing. Also unpacks linux-source-6.1 into /var/cache/pshare.
 
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,6 +25,7 @@ pkgs=(
 	gzip procps debootstrap
 	sparse dkms
 	linux-perf bpftrace
+	prometheus
 )
 
 missing=()
