@@ -174,7 +174,7 @@ static void value(FILE *f, const struct metric *m, unsigned long long v)
 			units[m->unit].div);
 }
 
-/* A label value, escaped as the format wants: \\, \" and \n. */
+/* A label value, escaped as the format wants: backslash, quote, newline. */
 static void label_value(FILE *f, const char *s)
 {
 	for (; *s; s++) {
