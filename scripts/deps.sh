@@ -9,9 +9,10 @@
 # the kselftest harness, QEMU and busybox for the test VMs, debootstrap for
 # the newest kernel's Debian 13 build root (scripts/newest-root.sh), sparse
 # for `make style`, dkms for the packaging check, perf and bpftrace for the
-# guide's tracepoint examples. Quiet when everything is already there; runs
-# `apt-get update` once, only when a package is missing. Also unpacks
-# linux-source-6.1 into /var/cache/pshare.
+# guide's tracepoint examples, and promtool (scripts/promtool.sh: the
+# checks of psharectl metrics). Quiet when
+# everything is already there; runs `apt-get update` once, only when a
+# package is missing. Also unpacks linux-source-6.1 into /var/cache/pshare.
 
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -73,4 +74,5 @@ fi
 for v in "$ver" "$lts"; do
 	[ -r "/boot/vmlinuz-$v" ] || die "/boot/vmlinuz-$v is not readable: run as root or chmod a+r it"
 done
+bash "$(dirname "${BASH_SOURCE[0]}")/promtool.sh" >/dev/null
 exit 0

@@ -30,6 +30,7 @@
 static const struct psharectl_cmd *const psharectl_cmds[] = {
 	&psharectl_status_cmd,
 	&psharectl_top_cmd,
+	&psharectl_metrics_cmd,
 	&psharectl_region_cmd,
 	&psharectl_policy_cmd,
 	&psharectl_domain_cmd,

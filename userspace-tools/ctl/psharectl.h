@@ -87,6 +87,7 @@ struct psharectl_cmd {
 /* The commands, one per file; main.c lists them. */
 extern const struct psharectl_cmd psharectl_status_cmd;
 extern const struct psharectl_cmd psharectl_top_cmd;
+extern const struct psharectl_cmd psharectl_metrics_cmd;
 extern const struct psharectl_cmd psharectl_region_cmd;
 extern const struct psharectl_cmd psharectl_policy_cmd;
 extern const struct psharectl_cmd psharectl_domain_cmd;
@@ -212,6 +213,8 @@ struct region_row {
  * @nr_rows:	entries in @rows
  * @have_rows:	the debugfs table was read
  * @when:	monotonic time of the reading, seconds
+ * @why:	why the table was not read, with how to fix it (when it was
+ *		wanted and !@have_rows)
  */
 struct status {
 	struct sysfs_entry *sys;
@@ -220,6 +223,7 @@ struct status {
 	size_t nr_rows;
 	bool have_rows;
 	double when;
+	char why[PATH_MAX + 256];
 };
 
 /**

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -158,29 +159,46 @@ static int read_sysfs(struct status *s)
 	return 0;
 }
 
+/*
+ * The table could not be read: keep why in @s->why (metrics prints it as a
+ * comment) and report it unless @quiet.
+ */
+static void __printf(3, 4) regions_fail(struct status *s, bool quiet,
+					const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->why, sizeof(s->why), fmt, ap);
+	va_end(ap);
+	if (!quiet)
+		err_msg("%s", s->why);
+}
+
 /* Say why the debugfs table could not be opened and how to fix it. */
-static void explain_debugfs(const char *path, int err)
+static void explain_debugfs(struct status *s, bool quiet, const char *path,
+			    int err)
 {
 	const char *mnt = debugfs_mnt();
 	struct statfs sfs;
 
 	if (err == EACCES || err == EPERM) {
-		err_msg("%s: %s: debugfs is readable by root only; run as root for the region table",
-			path, strerror(err));
+		regions_fail(s, quiet, "%s: %s: debugfs is readable by root only; run as root for the region table",
+			     path, strerror(err));
 		return;
 	}
 	if (err == ENOENT && !strcmp(mnt, PSHARE_DEBUGFS_MNT) &&
 	    (statfs(mnt, &sfs) != 0 || sfs.f_type != DEBUGFS_MAGIC)) {
-		err_msg("%s missing: debugfs is not mounted; mount -t debugfs none %s",
-			path, mnt);
+		regions_fail(s, quiet, "%s missing: debugfs is not mounted; mount -t debugfs none %s",
+			     path, mnt);
 		return;
 	}
 	if (err == ENOENT) {
-		err_msg("%s missing although debugfs is mounted: the loaded pshare module has no debugfs table (kernel without CONFIG_DEBUG_FS?)",
-			path);
+		regions_fail(s, quiet, "%s missing although debugfs is mounted: the loaded pshare module has no debugfs table (kernel without CONFIG_DEBUG_FS?)",
+			     path);
 		return;
 	}
-	err_msg("%s: %s", path, strerror(err));
+	regions_fail(s, quiet, "%s: %s", path, strerror(err));
 }
 
 /*
@@ -271,14 +289,12 @@ static int read_regions(struct status *s, bool quiet)
 	snprintf(path, sizeof(path), "%s/pshare/regions", debugfs_mnt());
 	f = fopen(path, "re");
 	if (!f) {
-		if (!quiet)
-			explain_debugfs(path, errno);
+		explain_debugfs(s, quiet, path, errno);
 		return -1;
 	}
 	if (!fgets(line, sizeof(line), f) || !parse_header(line, &l)) {
-		if (!quiet)
-			err_msg("%s: no header line of the columns psharectl knows: psharectl does not match the loaded module; rebuild both from one tree",
-				path);
+		regions_fail(s, quiet, "%s: no header line of the columns psharectl knows: psharectl does not match the loaded module; rebuild both from one tree",
+			     path);
 		fclose(f);
 		return -1;
 	}
@@ -290,9 +306,8 @@ static int read_regions(struct status *s, bool quiet)
 		if (!parse_region_line(line, &l, &r)) {
 			if (line[0] == '#' || line[0] == '\0')
 				continue;
-			if (!quiet)
-				err_msg("%s:%zu: unexpected line \"%s\": psharectl does not match the loaded module; rebuild both from one tree",
-					path, lineno, line);
+			regions_fail(s, quiet, "%s:%zu: unexpected line \"%s\": psharectl does not match the loaded module; rebuild both from one tree",
+				     path, lineno, line);
 			rc = -1;
 			continue;
 		}
@@ -305,8 +320,7 @@ static int read_regions(struct status *s, bool quiet)
 		s->rows[s->nr_rows++] = r;
 	}
 	if (ferror(f)) {
-		if (!quiet)
-			err_msg("%s: read error", path);
+		regions_fail(s, quiet, "%s: read error", path);
 		rc = -1;
 	}
 	fclose(f);
