@@ -9,8 +9,8 @@
 # the kselftest harness, QEMU and busybox for the test VMs, debootstrap for
 # the newest kernel's Debian 13 build root (scripts/newest-root.sh), sparse
 # for `make style`, dkms for the packaging check, perf and bpftrace for the
-# guide's tracepoint examples, and promtool (scripts/promtool.sh: the
-# checks of psharectl metrics). Quiet when
+# guide's tracepoint examples, and promtool and node_exporter
+# (scripts/prometheus-tools.sh: the checks of psharectl metrics). Quiet when
 # everything is already there; runs `apt-get update` once, only when a
 # package is missing. Also unpacks linux-source-6.1 into /var/cache/pshare.
 

@@ -4,7 +4,7 @@
 # psharectl metrics on the host, without the module: a fake sysfs
 # directory and a fake debugfs region table in a temporary directory, given
 # to psharectl through PSHARECTL_SYSFS and PSHARECTL_DEBUGFS. Checks the
-# output with promtool (scripts/promtool.sh takes it out of Debian's
+# output with promtool (scripts/prometheus-tools.sh takes it out of Debian's
 # prometheus package; that check is skipped, with the reason, when it is
 # missing), HELP and TYPE for every
 # family, values in base units, the escaping of an odd region name, the
@@ -19,7 +19,7 @@ set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ctl=${PSHARECTL:-$top/userspace-tools/psharectl}
-promtool=${PROMTOOL:-$(command -v promtool || echo /var/cache/pshare/promtool/promtool)}
+promtool=${PROMTOOL:-$(command -v promtool || echo /var/cache/pshare/prometheus/promtool)}
 tmp=$(mktemp -d /tmp/pshare-metrics.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -104,7 +104,7 @@ if command -v "$promtool" >/dev/null; then
 else
 	n=$((n + 1))
 	skipped=$((skipped + 1))
-	echo "ok $n promtool check metrics # SKIP $promtool missing (scripts/promtool.sh fetches it)"
+	echo "ok $n promtool check metrics # SKIP $promtool missing (scripts/prometheus-tools.sh fetches it)"
 fi
 
 # Every family has HELP and TYPE before its first sample, and counters
