@@ -15,19 +15,10 @@ ctl=${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/psharectl}
 tmp=$(mktemp -d /tmp/pshare-advise.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-echo "TAP version 13"
-n=0
-failed=0
-result() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n $2"
-		sed 's/^/# stdout: /' "$tmp/out" | head -n 20
-		sed 's/^/# stderr: /' "$tmp/err" | head -n 5
-	fi
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
+tap_on_fail() {
+	sed 's/^/# stdout: /' "$tmp/out" | head -n 20
+	sed 's/^/# stderr: /' "$tmp/err" | head -n 5
 }
 
 # The figures of advise_test.c's base case: two 1 GiB regions in domain 1,
@@ -53,13 +44,13 @@ expect() {
 	shift 2
 	"$ctl" advise "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
-	[ "$rc" -eq "$want" ] && result ok "$name (exit $want)" ||
-		result fail "$name (exit $rc, expected $want)"
+	[ "$rc" -eq "$want" ] && tap_result ok "$name (exit $want)" ||
+		tap_result fail "$name (exit $rc, expected $want)"
 }
 
 # has FILE PATTERN NAME: a line of FILE matches the extended regex.
 has() {
-	grep -qE -- "$2" "$1" && result ok "$3" || result fail "$3: /$2/"
+	grep -qE -- "$2" "$1" && tap_result ok "$3" || tap_result fail "$3: /$2/"
 }
 
 expect 0 "advise" && has "$tmp/out" '^fit +64 more VMs expected \(range 58 to 96\), bound by host_memory$' "advise: the fit line"
@@ -82,7 +73,7 @@ assert j["binding"] == "host_memory" and j["limit_room_bytes"] is None
 assert j["domain"] == 1 and j["size_from"] == "domain_mean"
 assert j["held_bytes"] == 210000 * 4096
 EOF
-then result ok "advise --json: keys and values"; else result fail "advise --json: keys and values"; fi
+then tap_result ok "advise --json: keys and values"; else tap_result fail "advise --json: keys and values"; fi
 
 expect 0 "advise --n-plus-one" --n-plus-one &&
 	has "$tmp/out" '^fit +58 more VMs .*bound by headroom$' "advise --n-plus-one: fit and binding"
@@ -123,5 +114,4 @@ expect 1 "advise without MemAvailable" --size 1G &&
 	has "$tmp/err" 'no MemAvailable line' "advise without MemAvailable: message"
 PSHARECTL_DEBUGFS=$tmp/none expect 1 "advise without the region table" --size 1G
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end advise

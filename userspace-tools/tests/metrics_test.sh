@@ -17,33 +17,16 @@
 
 set -uo pipefail
 
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ctl=${PSHARECTL:-$top/userspace-tools/psharectl}
 promtool=${PROMTOOL:-$(command -v promtool || echo /var/cache/pshare/prometheus/promtool)}
 tmp=$(mktemp -d /tmp/pshare-metrics.XXXXXX) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-n=0
-failed=0
-skipped=0
-result() {
-	n=$((n + 1))
-	if [ "$1" = ok ]; then
-		echo "ok $n $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n $2"
-	fi
-}
-check() {
-	local name=$1
-	shift
-	if "$@"; then result ok "$name"; else result "not ok" "$name"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 # has FILE LINE: FILE has LINE, whole and exact.
 has() { grep -qxF -- "$2" "$1" || { echo "# no line '$2' in $1" >&2; false; }; }
 
-echo "TAP version 13"
 if [ ! -x "$ctl" ]; then
 	echo "1..0 # SKIP $ctl not built: run 'make tools'"
 	exit 0
@@ -95,16 +78,14 @@ export PSHARECTL_SYSFS=$sys PSHARECTL_DEBUGFS=$dbg
 # --- the whole output --------------------------------------------------------------
 out=$tmp/out
 "$ctl" metrics >"$out" 2>"$tmp/err"
-check "metrics exits 0" [ $? -eq 0 ]
+tap_check "metrics exits 0" [ $? -eq 0 ]
 if command -v "$promtool" >/dev/null; then
 	"$promtool" check metrics <"$out" >"$tmp/promtool" 2>&1
 	rc=$?
 	sed 's/^/# /' "$tmp/promtool"
-	check "promtool check metrics: no problem" eval '[ $rc -eq 0 ] && [ ! -s "$tmp/promtool" ]'
+	tap_check "promtool check metrics: no problem" eval '[ $rc -eq 0 ] && [ ! -s "$tmp/promtool" ]'
 else
-	n=$((n + 1))
-	skipped=$((skipped + 1))
-	echo "ok $n promtool check metrics # SKIP $promtool missing (scripts/prometheus-tools.sh fetches it)"
+	tap_skip "promtool check metrics" "$promtool missing (scripts/prometheus-tools.sh fetches it)"
 fi
 
 # Every family has HELP and TYPE before its first sample, and counters
@@ -119,80 +100,78 @@ families_ok() {
 	  if (name !~ /^pshare_/) { print "# " name " not pshare_"; bad = 1 } }
 	END { exit bad }' "$1"
 }
-check "every family has HELP and TYPE, counters end in _total" families_ok "$out"
-check "every global figure is there: 26 families (25 numbers, memory_state)" \
+tap_check "every family has HELP and TYPE, counters end in _total" families_ok "$out"
+tap_check "every global figure is there: 26 families (25 numbers, memory_state)" \
 	[ "$(grep -c '^# TYPE pshare_[a-z_]* ' "$out")" -eq $((26 + 16)) ]
 
-check "pages in bytes: pshare_pages_shared_bytes" has "$out" "pshare_pages_shared_bytes $((3 * 4096))"
-check "sharing saved: pshare_pages_sharing_bytes" has "$out" "pshare_pages_sharing_bytes $((7 * 4096))"
-check "a counter: pshare_cow_breaks_total" has "$out" "pshare_cow_breaks_total 42"
-check "cow_breaks is a counter" has "$out" "# TYPE pshare_cow_breaks_total counter"
-check "paged_out in bytes, a counter" has "$out" "pshare_paged_out_bytes_total $((10 * 4096))"
-check "milliseconds in seconds: pshare_sleep_seconds" has "$out" "pshare_sleep_seconds 0.02"
-check "percent as a ratio: pshare_idle_tax_ratio" has "$out" "pshare_idle_tax_ratio 0.75"
-check "limit in bytes" has "$out" "pshare_limit_bytes $((262144 * 4096))"
-check "memory_state soft is 1" has "$out" 'pshare_memory_state{state="soft"} 1'
-check "memory_state high is 0" has "$out" 'pshare_memory_state{state="high"} 0'
-check "a region's private bytes, labelled" \
+tap_check "pages in bytes: pshare_pages_shared_bytes" has "$out" "pshare_pages_shared_bytes $((3 * 4096))"
+tap_check "sharing saved: pshare_pages_sharing_bytes" has "$out" "pshare_pages_sharing_bytes $((7 * 4096))"
+tap_check "a counter: pshare_cow_breaks_total" has "$out" "pshare_cow_breaks_total 42"
+tap_check "cow_breaks is a counter" has "$out" "# TYPE pshare_cow_breaks_total counter"
+tap_check "paged_out in bytes, a counter" has "$out" "pshare_paged_out_bytes_total $((10 * 4096))"
+tap_check "milliseconds in seconds: pshare_sleep_seconds" has "$out" "pshare_sleep_seconds 0.02"
+tap_check "percent as a ratio: pshare_idle_tax_ratio" has "$out" "pshare_idle_tax_ratio 0.75"
+tap_check "limit in bytes" has "$out" "pshare_limit_bytes $((262144 * 4096))"
+tap_check "memory_state soft is 1" has "$out" 'pshare_memory_state{state="soft"} 1'
+tap_check "memory_state high is 0" has "$out" 'pshare_memory_state{state="high"} 0'
+tap_check "a region's private bytes, labelled" \
 	has "$out" "pshare_region_private_bytes{region=\"vm1\",domain=\"2\",ino=\"12\"} $((256 * 4096))"
-check "a region's size in bytes" \
+tap_check "a region's size in bytes" \
 	has "$out" 'pshare_region_size_bytes{region="vm1",domain="2",ino="12"} 16777216'
-check "a region's cow breaks, a counter" \
+tap_check "a region's cow breaks, a counter" \
 	has "$out" 'pshare_region_cow_breaks_total{region="vm1",domain="2",ino="12"} 40'
-check "a region's active permille as a ratio" \
+tap_check "a region's active permille as a ratio" \
 	has "$out" 'pshare_region_active_ratio{region="vm1",domain="2",ino="12"} 0.125'
-check "a region's target in bytes" \
+tap_check "a region's target in bytes" \
 	has "$out" "pshare_region_target_bytes{region=\"vm1\",domain=\"2\",ino=\"12\"} $((4096 * 4096))"
-check "an odd region name escaped (quote, backslash)" \
+tap_check "an odd region name escaped (quote, backslash)" \
 	has "$out" "pshare_region_private_bytes{region=\"odd \\\"vm\\\" \\\\ 2\",domain=\"3\",ino=\"13\"} $((44 * 4096))"
-check "nothing on stderr" [ ! -s "$tmp/err" ]
+tap_check "nothing on stderr" [ ! -s "$tmp/err" ]
 
 # --- without the table, without the module -----------------------------------------
 PSHARECTL_DEBUGFS=$tmp/none "$ctl" metrics >"$out" 2>"$tmp/err"
-check "without debugfs: exit 0" [ $? -eq 0 ]
-check "without debugfs: the global figures" has "$out" "pshare_cow_breaks_total 42"
-check "without debugfs: no per-region family" bash -c "! grep -q pshare_region_ '$out'"
-check "without debugfs: a comment says why" \
+tap_check "without debugfs: exit 0" [ $? -eq 0 ]
+tap_check "without debugfs: the global figures" has "$out" "pshare_cow_breaks_total 42"
+tap_check "without debugfs: no per-region family" bash -c "! grep -q pshare_region_ '$out'"
+tap_check "without debugfs: a comment says why" \
 	grep -qE "^# pshare per-region metrics omitted: $tmp/none/pshare/regions missing" "$out"
-check "without debugfs: the reason on stderr too" grep -q "$tmp/none/pshare/regions missing" "$tmp/err"
+tap_check "without debugfs: the reason on stderr too" grep -q "$tmp/none/pshare/regions missing" "$tmp/err"
 if command -v "$promtool" >/dev/null; then
-	check "without debugfs: promtool check metrics" "$promtool" check metrics <"$out"
+	tap_check "without debugfs: promtool check metrics" "$promtool" check metrics <"$out"
 fi
 PSHARECTL_SYSFS=$tmp/none "$ctl" metrics >"$out" 2>"$tmp/err"
-check "without the module: exit 1" [ $? -eq 1 ]
-check "without the module: says to load it" grep -q "$tmp/none missing: load the module" "$tmp/err"
-check "without the module: nothing on stdout" [ ! -s "$out" ]
+tap_check "without the module: exit 1" [ $? -eq 1 ]
+tap_check "without the module: says to load it" grep -q "$tmp/none missing: load the module" "$tmp/err"
+tap_check "without the module: nothing on stdout" [ ! -s "$out" ]
 
 # --- --output ------------------------------------------------------------------------
 prom=$tmp/textfile/pshare.prom
 mkdir -p "$tmp/textfile"
 "$ctl" metrics --output "$prom" >"$out" 2>"$tmp/err"
 rc=$?
-check "--output: exit 0, nothing on stdout" eval '[ $rc -eq 0 ] && [ ! -s "$out" ]'
+tap_check "--output: exit 0, nothing on stdout" eval '[ $rc -eq 0 ] && [ ! -s "$out" ]'
 "$ctl" metrics >"$out"
-check "--output: the file holds what stdout gets" cmp -s "$prom" "$out"
-check "--output: no temporary file left" [ ! -e "$prom.tmp" ]
+tap_check "--output: the file holds what stdout gets" cmp -s "$prom" "$out"
+tap_check "--output: no temporary file left" [ ! -e "$prom.tmp" ]
 ino=$(stat -c %i "$prom")
 echo stale >"$prom.tmp"
 "$ctl" metrics -o "$prom"
 rc=$?
-check "--output again: a new file renamed over the old one" eval \
+tap_check "--output again: a new file renamed over the old one" eval \
 	'[ $rc -eq 0 ] && [ "$(stat -c %i "$prom")" != "$ino" ] && [ ! -e "$prom.tmp" ] && cmp -s "$prom" "$out"'
 PSHARECTL_SYSFS=$tmp/none "$ctl" metrics -o "$prom" 2>"$tmp/err"
 rc=$?
-check "--output without the module: exit 1, the old file untouched" \
+tap_check "--output without the module: exit 1, the old file untouched" \
 	eval '[ $rc -eq 1 ] && cmp -s "$prom" "$out"'
 "$ctl" metrics --output "$tmp/nodir/pshare.prom" 2>"$tmp/err"
 rc=$?
-check "--output into a missing directory: exit 1 and the reason" eval \
+tap_check "--output into a missing directory: exit 1 and the reason" eval \
 	'[ $rc -eq 1 ] && grep -q "$tmp/nodir/pshare.prom.tmp: No such file or directory" "$tmp/err"'
 "$ctl" metrics --output 2>"$tmp/err"
-check "--output without FILE: usage error (exit 2)" [ $? -eq 2 ]
+tap_check "--output without FILE: usage error (exit 2)" [ $? -eq 2 ]
 "$ctl" metrics extra 2>"$tmp/err"
-check "metrics takes no arguments (exit 2)" [ $? -eq 2 ]
+tap_check "metrics takes no arguments (exit 2)" [ $? -eq 2 ]
 "$ctl" metrics >/dev/full 2>"$tmp/err"
-check "metrics into /dev/full fails (exit 1)" [ $? -eq 1 ]
+tap_check "metrics into /dev/full fails (exit 1)" [ $? -eq 1 ]
 
-echo "1..$n"
-echo "metrics: $((n - failed - skipped)) passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+tap_end metrics
