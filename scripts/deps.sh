@@ -74,5 +74,5 @@ fi
 for v in "$ver" "$lts"; do
 	[ -r "/boot/vmlinuz-$v" ] || die "/boot/vmlinuz-$v is not readable: run as root or chmod a+r it"
 done
-bash "$(dirname "${BASH_SOURCE[0]}")/promtool.sh" >/dev/null
+bash "$(dirname "${BASH_SOURCE[0]}")/prometheus-tools.sh" >/dev/null
 exit 0
