@@ -118,6 +118,7 @@ static void pshare_evict_inode(struct inode *inode)
 		pshare_region_unregister(r);
 		pshare_pmap_destroy(r);
 		pshare_region_drop_backing(r);
+		pshare_region_evicted(r);
 	}
 	clear_inode(inode);
 }

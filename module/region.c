@@ -104,7 +104,7 @@ int pshare_region_register(struct pshare_region *r, u32 domain)
  * pshare_region_unregister - undo pshare_region_register()
  * @r: a region whose inode is being evicted
  *
- * From here on no worker finds @r by id.
+ * From here on no worker finds @r by id, and nobody on the list.
  */
 void pshare_region_unregister(struct pshare_region *r)
 {
@@ -112,6 +112,18 @@ void pshare_region_unregister(struct pshare_region *r)
 	mutex_lock(&pshare_regions_lock);
 	list_del_init(&r->node);
 	mutex_unlock(&pshare_regions_lock);
+}
+
+/**
+ * pshare_region_evicted - an unregistered region has freed its frames
+ * @r: the region
+ *
+ * It stops counting in pshare_stats.regions only now, so that once the
+ * count is down, its pages are too (an eviction may run in a worker,
+ * after the last close).
+ */
+void pshare_region_evicted(struct pshare_region *r)
+{
 	atomic_long_dec(&pshare_stats.regions);
 }
 
@@ -147,17 +159,22 @@ struct pshare_region *pshare_region_get_next(unsigned long *id)
  * pshare_region_get - the region with exactly this id
  * @id: a region id, from a hint
  *
+ * Takes no reference to any other region: the scanner calls this holding
+ * a frame lock, under which a put (maybe the last) must not happen.
+ *
  * Return: the region, referenced as by pshare_region_get_next(), or NULL.
  */
 struct pshare_region *pshare_region_get(u32 id)
 {
-	unsigned long found = id;
-	struct pshare_region *r = pshare_region_get_next(&found);
+	struct pshare_region *r;
 
-	if (r && found != id) {
-		pshare_region_put(r);
+	lockdep_assert_held(&pshare_regions_walk);
+	rcu_read_lock();
+	r = xa_load(&pshare_region_ids, id);
+	/* Inodes are freed after a grace period: igrab() is safe. */
+	if (r && (pshare_sb_dying(r->vfs_inode.i_sb) || !igrab(&r->vfs_inode)))
 		r = NULL;
-	}
+	rcu_read_unlock();
 	return r;
 }
 

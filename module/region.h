@@ -23,6 +23,7 @@ extern struct rw_semaphore pshare_regions_walk;
 void pshare_region_init(struct pshare_region *r);
 int pshare_region_register(struct pshare_region *r, u32 domain);
 void pshare_region_unregister(struct pshare_region *r);
+void pshare_region_evicted(struct pshare_region *r);
 struct pshare_region *pshare_region_get_next(unsigned long *id);
 struct pshare_region *pshare_region_get(u32 id);
 void pshare_region_put(struct pshare_region *r);
