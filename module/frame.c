@@ -61,6 +61,7 @@ struct page *pshare_frame_alloc(void)
 		return NULL;
 	__SetPageLocked(page);	/* not visible to anyone yet */
 	set_page_private(page, 1);
+	pshare_frame_set_rec(page, 0);	/* the scanner has not seen it */
 	get_page(page);
 	return page;
 }
@@ -183,6 +184,26 @@ bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn)
  */
 
 /**
+ * pshare_pmap_unmap - zap the PTEs of @ppn, and say whether @page is alone
+ * @r: the region
+ * @ppn: the PPN
+ * @page: its frame, locked, referenced by the caller
+ *
+ * Return: true if nobody but the pmap and the caller holds @page now: no
+ * PTE maps it, and no GUP reference (O_DIRECT, vhost, a pinned DMA buffer)
+ * can write it behind pshare's back.
+ */
+bool pshare_pmap_unmap(struct pshare_region *r, pgoff_t ppn, struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
+	/* The pmap's reference and the caller's. */
+	return folio_ref_count(folio) == 2 && !folio_maybe_dma_pinned(folio) &&
+	       !folio_mapped(folio);
+}
+
+/**
  * pshare_pmap_isolate - stop all access to @page through @ppn
  * @r: the region
  * @ppn: the candidate's PPN
@@ -190,19 +211,13 @@ bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn)
  *
  * @page is the locked private frame of @ppn, referenced by the caller.
  * Its PTEs are zapped, so writers fault and wait on the page lock and the
- * content holds still. Returns -EBUSY when anybody else holds the page:
- * GUP (O_DIRECT, vhost, a pinned DMA buffer) may write it behind pshare's
- * back, so such a page must not be merged.
+ * content holds still. Returns -EBUSY when anybody else holds the page
+ * (pshare_pmap_unmap()): such a page must not be merged.
  */
 int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
 			struct page *page)
 {
-	struct folio *folio = page_folio(page);
-
-	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
-	/* The pmap's reference and the caller's. */
-	if (folio_ref_count(folio) != 2 || folio_maybe_dma_pinned(folio) ||
-	    folio_mapped(folio)) {
+	if (!pshare_pmap_unmap(r, ppn, page)) {
 		atomic_long_inc(&pshare_stats.merge_busy);
 		return -EBUSY;
 	}

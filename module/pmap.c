@@ -303,7 +303,8 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
  * @page: its frame, locked and referenced
  *
  * @page is not the zero frame (pshare_zero_break() handles zero entries).
- * A private frame is returned as it is. The last user of a shared frame
+ * A private frame is returned as it is, and the scanner told that it is
+ * about to change (pshare_frame_written()). The last user of a shared frame
  * takes it back from the hash table without a copy. A shared frame with
  * other users is copied: then the copy is returned locked and referenced,
  * and @page is unlocked and the caller's reference to it dropped, as on
@@ -317,8 +318,10 @@ struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 		put_page(page);
 		return ERR_PTR(-EAGAIN);
 	}
-	if (!pshare_frame_shared(page))
+	if (!pshare_frame_shared(page)) {
+		pshare_frame_written(page);
 		return page;
+	}
 	if (pshare_frame_users(page) == 1) {
 		pshare_share_take_back(r, page);
 		return page;

@@ -166,6 +166,12 @@ static inline struct pshare_region *pshare_region(struct inode *inode)
  * @paged_in:		pages read back, ever
  * @fault_nomem_retries: faults taken by GUP (KVM, O_DIRECT) tried again
  *			after a failed allocation
+ * @skipped_unchanged:	visits the scanner skipped: the page was unchanged
+ *			and unmatched, and has not been written since
+ * @skipped_volatile:	visits the scanner skipped: the page changed at
+ *			every one of its last visits
+ * @cold_woken:		writes to a page the scanner was skipping as
+ *			unchanged, which make it visit the page again
  */
 struct pshare_global_stats {
 	atomic_long_t regions;
@@ -184,6 +190,9 @@ struct pshare_global_stats {
 	atomic_long_t paged_out;
 	atomic_long_t paged_in;
 	atomic_long_t fault_nomem_retries;
+	atomic_long_t skipped_unchanged;
+	atomic_long_t skipped_volatile;
+	atomic_long_t cold_woken;
 };
 
 extern struct pshare_global_stats pshare_stats;
@@ -252,6 +261,37 @@ static inline u64 pshare_frame_key(struct page *page)
 static inline void pshare_frame_set_key(struct page *page, u64 key)
 {
 	page_folio(page)->index = key;
+}
+
+/*
+ * A private frame's folio index holds the scanner's record of its page
+ * instead (scan.c): zero for a frame the scanner has not seen. Set and read
+ * under the frame's page lock. PSHARE_REC_COLD: the page was unchanged and
+ * unmatched at its last visit, and its PTEs were zapped then, so that its
+ * next write comes through ->page_mkwrite or write(2), which clear the bit
+ * (pshare_frame_written()); until then the scanner skips it.
+ */
+#define PSHARE_REC_COLD		BIT_ULL(48)
+
+static inline unsigned long pshare_frame_rec(struct page *page)
+{
+	return page_folio(page)->index;
+}
+
+static inline void pshare_frame_set_rec(struct page *page, unsigned long rec)
+{
+	page_folio(page)->index = rec;
+}
+
+/* @page, the locked private frame of a PPN, is about to be written. */
+static inline void pshare_frame_written(struct page *page)
+{
+	unsigned long rec = pshare_frame_rec(page);
+
+	if (rec & PSHARE_REC_COLD) {
+		pshare_frame_set_rec(page, rec & ~PSHARE_REC_COLD);
+		atomic_long_inc(&pshare_stats.cold_woken);
+	}
 }
 
 /* The frame every zero-mapped PPN of every region maps, read-only. */

@@ -31,6 +31,39 @@
  * were (false_matches counts them). Shared frames are read-only; a write
  * breaks copy-on-write for that PPN alone (pmap.c).
  *
+ * Where sharing is not (smart_scan): most of a guest's pages are unique
+ * and hold still, and some change all the time. Hashing either again
+ * finds nothing new, so the scanner keeps a record of each private frame
+ * (in its folio's index, pshare.h): the low half of its hash at the last
+ * visit, the pass of that visit, and how many visits in a row found it
+ * changed.
+ *
+ * - A page found unchanged and left unmerged goes cold: its PTEs are
+ *   zapped, so its next write comes through ->page_mkwrite (or write(2)),
+ *   which warms it (pshare_frame_written()). A cold page is skipped until
+ *   then, and visited anyway every PSHARE_COLD_PASSES passes, which keeps
+ *   its hint alive (hints live as long under smart_scan) and catches
+ *   writes that came through a pin. So a page that changes is seen on the
+ *   next pass as before, and a new twin of a cold page still finds the
+ *   cold page's hint: two equal pages merge within one pass of both
+ *   being written. This is where pshare differs from KSM's smart scan,
+ *   which cannot see writes and backs off unchanged pages blind.
+ * - A page found changed at PSHARE_VOLATILE_AFTER visits in a row is
+ *   volatile: it is visited every 2nd, 4th, then 8th pass only, until a
+ *   visit finds it unchanged. Its writes are not watched: that would cost
+ *   the guest a fault per pass.
+ *
+ * skipped_unchanged, skipped_volatile and cold_woken count what it does.
+ *
+ * The rate (auto_scan): instead of pages_to_scan and sleep_millisecs set
+ * by hand, the scanner sizes its batches so that a full pass takes about
+ * target_scan_secs, within [min_pages_to_scan, max_pages_to_scan] pages a
+ * batch, one batch per sleep_millisecs, and sleeps after each batch long
+ * enough that it spends at most max_cpu_percent of a CPU: a batch that
+ * took w of wall-clock time is followed by w * (100 - max) / max of sleep
+ * at least. Wall-clock time is at least the CPU time the thread got, so
+ * the cap holds on a busy host too (where the scanner then uses less).
+ *
  * Sharing domains: a write to a shared page is slower than to a private
  * one, so a tenant that can get its pages merged with another's can tell
  * which pages the other holds (a timing side channel). Pages therefore
@@ -46,6 +79,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitfield.h>
 #include <linux/freezer.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -75,6 +109,22 @@ unsigned int pshare_pages_to_scan = 100;
 
 /* Sleep between batches. */
 unsigned int pshare_sleep_millisecs = 20;
+
+/* Skip unchanged and volatile pages (see the DOC above). */
+unsigned int pshare_smart_scan = 1;
+
+/* The automatic rate and its bounds. */
+unsigned int pshare_auto_scan;
+unsigned int pshare_max_cpu_percent = 10;
+unsigned int pshare_target_scan_secs = 200;
+unsigned int pshare_min_pages_to_scan = 100;
+unsigned int pshare_max_pages_to_scan = 30000;
+
+/* pages_to_scan as set by hand, put back when auto_scan goes off. */
+static unsigned int pshare_manual_pages_to_scan = 100;
+
+/* Counts full passes, for the scanner's records of pages. */
+static u8 pshare_scan_pass;
 
 /* Serializes a scan batch with knob and domain changes. */
 static DEFINE_MUTEX(pshare_scan_mutex);
@@ -183,6 +233,95 @@ out:
 	return hr;
 }
 
+/* ----------------------------------------------------------------------
+ * Records: what the scanner saw of a private frame
+ * ----------------------------------------------------------------------
+ */
+
+#define PSHARE_REC_HASH		GENMASK_ULL(31, 0)
+#define PSHARE_REC_PASS		GENMASK_ULL(39, 32)
+#define PSHARE_REC_CHANGED	GENMASK_ULL(42, 40)
+#define PSHARE_REC_SEEN		BIT_ULL(49)
+
+/* A cold page is visited anyway this often (hints live as long). */
+#define PSHARE_COLD_PASSES	8
+
+/* Visits in a row that find a page changed before it counts as volatile. */
+#define PSHARE_VOLATILE_AFTER	2
+
+/* Most visits in a row counted: a volatile page is visited every 8th pass. */
+#define PSHARE_CHANGED_MAX	(PSHARE_VOLATILE_AFTER + 2)
+
+/* Passes since the visit @rec records. */
+static unsigned int pshare_rec_age(unsigned long rec)
+{
+	return (u8)(pshare_scan_pass - FIELD_GET(PSHARE_REC_PASS, rec));
+}
+
+/* Should this visit to the locked private frame @page be skipped? */
+static bool pshare_scan_skip(struct page *page)
+{
+	unsigned long rec = pshare_frame_rec(page);
+	unsigned int changed = FIELD_GET(PSHARE_REC_CHANGED, rec);
+	unsigned int age = pshare_rec_age(rec);
+
+	if (!READ_ONCE(pshare_smart_scan) || !(rec & PSHARE_REC_SEEN))
+		return false;
+	if (rec & PSHARE_REC_COLD) {
+		if (age >= PSHARE_COLD_PASSES)
+			return false;
+		atomic_long_inc(&pshare_stats.skipped_unchanged);
+		return true;
+	}
+	if (changed < PSHARE_VOLATILE_AFTER ||
+	    age >= 1U << (changed - PSHARE_VOLATILE_AFTER + 1))
+		return false;
+	atomic_long_inc(&pshare_stats.skipped_volatile);
+	return true;
+}
+
+/*
+ * Record this visit to the locked private frame @page, which hashed to
+ * @hash. Returns whether the page is unchanged since its last visit.
+ */
+static bool pshare_scan_record(struct page *page, u64 hash)
+{
+	unsigned long rec = pshare_frame_rec(page);
+	unsigned int changed = FIELD_GET(PSHARE_REC_CHANGED, rec);
+	bool same = (rec & PSHARE_REC_SEEN) &&
+		    FIELD_GET(PSHARE_REC_HASH, rec) == (u32)hash;
+
+	if (same)
+		changed = 0;
+	else if (rec & PSHARE_REC_SEEN)
+		changed = min(changed + 1, PSHARE_CHANGED_MAX);
+	/* Cold stays cold only if unchanged: no write came through a pin. */
+	rec = (same ? rec & PSHARE_REC_COLD : 0) | PSHARE_REC_SEEN |
+	      FIELD_PREP(PSHARE_REC_HASH, (u32)hash) |
+	      FIELD_PREP(PSHARE_REC_PASS, pshare_scan_pass) |
+	      FIELD_PREP(PSHARE_REC_CHANGED, changed);
+	pshare_frame_set_rec(page, rec);
+	return same;
+}
+
+/*
+ * @page, the locked frame of @ppn, was found unchanged and is still the
+ * PPN's private frame after the lookup: make it cold. Its PTEs are zapped
+ * so that its next write is seen; a page someone else holds (GUP) could be
+ * written behind pshare's back, and is not made cold.
+ */
+static void pshare_scan_cool(struct pshare_region *r, pgoff_t ppn,
+			     struct page *page)
+{
+	unsigned long rec = pshare_frame_rec(page);
+
+	if (!READ_ONCE(pshare_smart_scan) || (rec & PSHARE_REC_COLD) ||
+	    pshare_frame_shared(page) || xa_load(&r->pmap, ppn) != page)
+		return;
+	if (pshare_pmap_unmap(r, ppn, page))
+		pshare_frame_set_rec(page, rec | PSHARE_REC_COLD);
+}
+
 /*
  * pshare_scan_page - look at one PPN: merge its frame or hint it
  */
@@ -192,12 +331,14 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	struct page *page, *frame;
 	unsigned long hint;
 	u64 hash, key;
+	bool same;
 
 	page = pshare_frame_lock(r, ppn);
 	if (!page)
 		return;
 	pshare_frame_lockdep_acquire();
-	if (pshare_is_zero(page) || pshare_frame_shared(page))
+	if (pshare_is_zero(page) || pshare_frame_shared(page) ||
+	    pshare_scan_skip(page))
 		goto out;
 
 	atomic_long_inc(&pshare_stats.pages_scanned);
@@ -206,6 +347,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 		pshare_merge_zero(r, ppn, page);
 		goto out;
 	}
+	same = pshare_scan_record(page, hash);
 	key = pshare_key(hash, r->domain);
 
 	/* Prefer a shared frame; else take the first hint. */
@@ -219,6 +361,8 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	} else {
 		pshare_hint_add(key, pshare_hint_of(r, ppn));
 	}
+	if (same)
+		pshare_scan_cool(r, ppn, page);
 out:
 	pshare_frame_lockdep_release();
 	unlock_page(page);
@@ -260,6 +404,7 @@ static void pshare_scan_regions(unsigned int budget)
 				return;		/* no regions at all */
 			wrapped = true;
 			atomic_long_inc(&pshare_stats.full_scans);
+			pshare_scan_pass++;
 			pshare_share_wrapped();
 			pshare_cursor_id = 0;
 			pshare_cursor_ppn = 0;
@@ -302,34 +447,103 @@ static bool pshare_scan_should_run(void)
 	return READ_ONCE(pshare_run) == PSHARE_RUN_MERGE;
 }
 
+/* Pages in the pmaps: what a full pass visits. */
+static unsigned long pshare_scan_pass_pages(void)
+{
+	return atomic_long_read(&pshare_stats.pages_private) +
+	       atomic_long_read(&pshare_stats.pages_zero) +
+	       atomic_long_read(&pshare_stats.sharing_refs) +
+	       atomic_long_read(&pshare_stats.pages_paged);
+}
+
+/* auto_scan: the batch that keeps a full pass at target_scan_secs. */
+static unsigned int pshare_scan_auto_batch(void)
+{
+	u64 period_ms = max(READ_ONCE(pshare_sleep_millisecs), 1U);
+	u64 pages = div64_u64(pshare_scan_pass_pages() * period_ms,
+			      READ_ONCE(pshare_target_scan_secs) * MSEC_PER_SEC);
+
+	return clamp_t(u64, pages, READ_ONCE(pshare_min_pages_to_scan),
+		       READ_ONCE(pshare_max_pages_to_scan));
+}
+
+/*
+ * auto_scan: how long to sleep after a batch of @batch pages that took
+ * @ns: as long as the target rate leaves, and at least what keeps the
+ * scanner within max_cpu_percent.
+ */
+static u64 pshare_scan_auto_sleep(unsigned int batch, u64 ns)
+{
+	unsigned int cpu = READ_ONCE(pshare_max_cpu_percent);
+	unsigned long pages = pshare_scan_pass_pages();
+	u64 rate = 0, floor;
+
+	floor = div_u64(ns * (100 - cpu), cpu);
+	if (pages) {
+		rate = div64_u64((u64)batch * READ_ONCE(pshare_target_scan_secs) *
+				 NSEC_PER_SEC, pages);
+		rate = rate > ns ? rate - ns : 0;
+	} else {
+		rate = (u64)max(READ_ONCE(pshare_sleep_millisecs), 1U) *
+		       NSEC_PER_MSEC;
+	}
+	return max(rate, floor);
+}
+
+/* Sleep between batches, until a knob changes or the thread must stop. */
+static void pshare_scan_sleep(unsigned int batch, u64 ns)
+{
+	int seq = atomic_read(&pshare_scan_knobs_seq);
+	unsigned int ms;
+
+#define pshare_scan_woken()	(kthread_should_stop() || \
+				 atomic_read(&pshare_scan_knobs_seq) != seq)
+	if (READ_ONCE(pshare_auto_scan)) {
+		/* Precise to the microsecond: the CPU cap depends on it. */
+		__wait_event_hrtimeout(pshare_scan_wait, pshare_scan_woken(),
+				       ns_to_ktime(pshare_scan_auto_sleep(batch, ns)),
+				       (TASK_INTERRUPTIBLE | TASK_FREEZABLE));
+		return;
+	}
+	ms = READ_ONCE(pshare_sleep_millisecs);
+	if (ms)
+		wait_event_freezable_timeout(pshare_scan_wait,
+					     pshare_scan_woken(),
+					     msecs_to_jiffies(ms));
+	else
+		cond_resched();
+#undef pshare_scan_woken
+}
+
 static int pshare_scand(void *unused)
 {
 	set_freezable();
 	set_user_nice(current, 5);
 
 	while (!kthread_should_stop()) {
+		unsigned int batch = 0;
+		u64 ns = 0;
+
 		mutex_lock(&pshare_scan_mutex);
-		if (pshare_scan_should_run())
-			pshare_scan_batch(pshare_pages_to_scan);
+		if (pshare_scan_should_run()) {
+			u64 start = ktime_get_ns();
+
+			if (pshare_auto_scan)
+				WRITE_ONCE(pshare_pages_to_scan,
+					   pshare_scan_auto_batch());
+			batch = pshare_pages_to_scan;
+			pshare_scan_batch(batch);
+			ns = ktime_get_ns() - start;
+		}
 		mutex_unlock(&pshare_scan_mutex);
 
 		try_to_freeze();
-		if (pshare_scan_should_run()) {
-			unsigned int ms = READ_ONCE(pshare_sleep_millisecs);
-			int seq = atomic_read(&pshare_scan_knobs_seq);
-
-			if (ms)
-				wait_event_freezable_timeout(pshare_scan_wait,
-					kthread_should_stop() ||
-					atomic_read(&pshare_scan_knobs_seq) != seq,
-					msecs_to_jiffies(ms));
-			else
-				cond_resched();
-		} else {
+		if (pshare_scan_should_run())
+			pshare_scan_sleep(batch, ns);
+		else
 			wait_event_freezable(pshare_scan_wait,
 					     pshare_scan_should_run() ||
 					     kthread_should_stop());
-		}
 	}
 	return 0;
 }
@@ -423,7 +637,7 @@ int pshare_scan_set_run(unsigned int run)
 }
 
 /* The merge_across_domains knob: only while nothing is shared. */
-int pshare_scan_set_across(bool across)
+int pshare_scan_set_across(unsigned int across)
 {
 	int err = 0;
 
@@ -451,6 +665,95 @@ int pshare_scan_set_hash_bits(unsigned int bits)
 	pshare_drop_hints();
 	mutex_unlock(&pshare_scan_mutex);
 	return 0;
+}
+
+/* smart_scan: hints live as long as a cold page is skipped, or 1 pass. */
+static void pshare_scan_apply_smart(void)
+{
+	WRITE_ONCE(pshare_hint_passes,
+		   pshare_smart_scan ? PSHARE_COLD_PASSES : 1);
+}
+
+/**
+ * pshare_scan_set_smart - the smart_scan knob
+ * @smart: skip unchanged and volatile pages
+ *
+ * Records stay in the frames while it is off, and count again when it is
+ * back on: a cold page whose write came meanwhile was warmed all the same.
+ */
+int pshare_scan_set_smart(unsigned int smart)
+{
+	mutex_lock(&pshare_scan_mutex);
+	WRITE_ONCE(pshare_smart_scan, smart);
+	pshare_scan_apply_smart();
+	mutex_unlock(&pshare_scan_mutex);
+	return 0;
+}
+
+/**
+ * pshare_scan_set_auto - the auto_scan knob
+ * @on: size batches and sleeps automatically
+ *
+ * pages_to_scan then shows the batch the scanner chose; what was set by
+ * hand comes back when it goes off.
+ */
+int pshare_scan_set_auto(unsigned int on)
+{
+	mutex_lock(&pshare_scan_mutex);
+	if (on && !pshare_auto_scan)
+		pshare_manual_pages_to_scan = pshare_pages_to_scan;
+	else if (!on && pshare_auto_scan)
+		WRITE_ONCE(pshare_pages_to_scan, pshare_manual_pages_to_scan);
+	WRITE_ONCE(pshare_auto_scan, on);
+	mutex_unlock(&pshare_scan_mutex);
+	pshare_scan_knobs_changed();
+	return 0;
+}
+
+/* pages_to_scan by hand: -EBUSY while auto_scan sets it. */
+int pshare_scan_set_pages(unsigned int pages)
+{
+	int err = 0;
+
+	mutex_lock(&pshare_scan_mutex);
+	if (pshare_auto_scan)
+		err = -EBUSY;
+	else
+		WRITE_ONCE(pshare_pages_to_scan, pages);
+	mutex_unlock(&pshare_scan_mutex);
+	if (!err)
+		pshare_scan_knobs_changed();
+	return err;
+}
+
+/*
+ * min_pages_to_scan or max_pages_to_scan, @bound: -EINVAL for a minimum
+ * above the maximum, or the other way round.
+ */
+static int pshare_scan_set_bound(unsigned int *bound, unsigned int pages)
+{
+	int err = 0;
+
+	mutex_lock(&pshare_scan_mutex);
+	if (bound == &pshare_max_pages_to_scan ?
+	    pages < pshare_min_pages_to_scan : pages > pshare_max_pages_to_scan)
+		err = -EINVAL;
+	else
+		WRITE_ONCE(*bound, pages);
+	mutex_unlock(&pshare_scan_mutex);
+	if (!err)
+		pshare_scan_knobs_changed();
+	return err;
+}
+
+int pshare_scan_set_min_pages(unsigned int pages)
+{
+	return pshare_scan_set_bound(&pshare_min_pages_to_scan, pages);
+}
+
+int pshare_scan_set_max_pages(unsigned int pages)
+{
+	return pshare_scan_set_bound(&pshare_max_pages_to_scan, pages);
 }
 
 /**
@@ -496,6 +799,7 @@ int pshare_scan_init(void)
 	err = pshare_share_init();
 	if (err)
 		return err;
+	pshare_scan_apply_smart();
 	pshare_scan_thread = kthread_run(pshare_scand, NULL, "pshare_scand");
 	if (IS_ERR(pshare_scan_thread)) {
 		pshare_share_exit();

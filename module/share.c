@@ -52,6 +52,13 @@ static u64 pshare_hash_seed;
 /* xxh64 of a page of zeros: all-zero candidates hash to it. */
 static u64 pshare_zero_hash;
 
+/*
+ * Passes a hint outlives the visit that stamped it: 1 (the last two
+ * passes' hints are kept), or as long as the scanner skips a cold page
+ * whose hint it is (scan.c sets it with smart_scan).
+ */
+unsigned int pshare_hint_passes = 1;
+
 /* Counts full scans (pshare_share_wrapped()), stamps hints. */
 static u8 pshare_share_gen;
 
@@ -127,7 +134,7 @@ bool pshare_pages_equal(struct page *a, struct page *b)
  * ----------------------------------------------------------------------
  */
 
-/* Hints of the last two scans are worth keeping; older ones are dropped. */
+/* Hints of the last pshare_hint_passes + 1 scans are kept; older ones dropped. */
 static bool pshare_keep_entry(unsigned long val, void *arg)
 {
 	u8 age;
@@ -137,7 +144,7 @@ static bool pshare_keep_entry(unsigned long val, void *arg)
 	if (arg)	/* drop all hints */
 		return false;
 	age = pshare_share_gen - pshare_hint_gen(val);
-	return age <= 1;
+	return age <= READ_ONCE(pshare_hint_passes);
 }
 
 /* debugfs rebuild_delay_ms: a one-shot sleep between two rebuild steps. */

@@ -15,6 +15,7 @@
 extern struct pshare_table pshare_table;
 extern bool pshare_merge_across_domains;
 extern unsigned int pshare_hash_bits;
+extern unsigned int pshare_hint_passes;
 extern atomic_t pshare_rebuild_delay_ms;
 
 int pshare_share_init(void);

@@ -52,6 +52,9 @@ PSHARE_COUNTER_ATTR(pages_paged);
 PSHARE_COUNTER_ATTR(paged_out);
 PSHARE_COUNTER_ATTR(paged_in);
 PSHARE_COUNTER_ATTR(fault_nomem_retries);
+PSHARE_COUNTER_ATTR(skipped_unchanged);
+PSHARE_COUNTER_ATTR(skipped_volatile);
+PSHARE_COUNTER_ATTR(cold_woken);
 
 static ssize_t memory_state_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -108,51 +111,44 @@ static ssize_t _name##_store(struct kobject *kobj,			\
 }									\
 static struct kobj_attribute _name##_attr = __ATTR_RW(_name)
 
-static ssize_t run_show(struct kobject *kobj, struct kobj_attribute *attr,
-			char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_run));
-}
+/* A knob in [min, max] whose store goes through @_set, which may refuse. */
+#define PSHARE_SET_KNOB(_name, _var, _min, _max, _set)			\
+static ssize_t _name##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%u\n", READ_ONCE(_var));		\
+}									\
+static ssize_t _name##_store(struct kobject *kobj,			\
+			     struct kobj_attribute *attr,		\
+			     const char *buf, size_t count)		\
+{									\
+	unsigned int val;						\
+	int err = pshare_parse_uint(buf, _min, _max, &val);		\
+									\
+	if (!err)							\
+		err = _set(val);					\
+	return err ? err : count;					\
+}									\
+static struct kobj_attribute _name##_attr = __ATTR_RW(_name)
 
-static ssize_t run_store(struct kobject *kobj, struct kobj_attribute *attr,
-			 const char *buf, size_t count)
-{
-	unsigned int val;
-	int err;
-
-	err = pshare_parse_uint(buf, PSHARE_RUN_STOP, PSHARE_RUN_UNMERGE, &val);
-	if (!err)
-		err = pshare_scan_set_run(val);
-	return err ? err : count;
-}
-static struct kobj_attribute run_attr = __ATTR_RW(run);
-
-PSHARE_UINT_KNOB(pages_to_scan, pshare_pages_to_scan, 1,
-		 PSHARE_PAGES_TO_SCAN_MAX, pshare_scan_knobs_changed);
+PSHARE_SET_KNOB(run, pshare_run, PSHARE_RUN_STOP, PSHARE_RUN_UNMERGE,
+		pshare_scan_set_run);
+PSHARE_SET_KNOB(pages_to_scan, pshare_pages_to_scan, 1,
+		PSHARE_PAGES_TO_SCAN_MAX, pshare_scan_set_pages);
 PSHARE_UINT_KNOB(sleep_millisecs, pshare_sleep_millisecs, 0,
 		 PSHARE_SLEEP_MS_MAX, pshare_scan_knobs_changed);
-
-static ssize_t merge_across_domains_show(struct kobject *kobj,
-					 struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(pshare_merge_across_domains));
-}
-
-static ssize_t merge_across_domains_store(struct kobject *kobj,
-					  struct kobj_attribute *attr,
-					  const char *buf, size_t count)
-{
-	unsigned int val;
-	int err;
-
-	err = pshare_parse_uint(buf, 0, 1, &val);
-	if (!err)
-		err = pshare_scan_set_across(val);
-	return err ? err : count;
-}
-static struct kobj_attribute merge_across_domains_attr =
-	__ATTR_RW(merge_across_domains);
-
+PSHARE_SET_KNOB(merge_across_domains, pshare_merge_across_domains, 0, 1,
+		pshare_scan_set_across);
+PSHARE_SET_KNOB(smart_scan, pshare_smart_scan, 0, 1, pshare_scan_set_smart);
+PSHARE_SET_KNOB(auto_scan, pshare_auto_scan, 0, 1, pshare_scan_set_auto);
+PSHARE_UINT_KNOB(max_cpu_percent, pshare_max_cpu_percent, 1, 100,
+		 pshare_scan_knobs_changed);
+PSHARE_UINT_KNOB(target_scan_secs, pshare_target_scan_secs, 1,
+		 PSHARE_TARGET_SCAN_SECS_MAX, pshare_scan_knobs_changed);
+PSHARE_SET_KNOB(min_pages_to_scan, pshare_min_pages_to_scan, 1,
+		PSHARE_PAGES_TO_SCAN_MAX, pshare_scan_set_min_pages);
+PSHARE_SET_KNOB(max_pages_to_scan, pshare_max_pages_to_scan, 1,
+		PSHARE_PAGES_TO_SCAN_MAX, pshare_scan_set_max_pages);
 
 PSHARE_UINT_KNOB(idle_tax_percent, pshare_idle_tax_percent, 0, PSHARE_TAX_MAX,
 		 pshare_reclaim_kick);
@@ -186,6 +182,12 @@ static struct attribute *pshare_attrs[] = {
 	&pages_to_scan_attr.attr,
 	&sleep_millisecs_attr.attr,
 	&merge_across_domains_attr.attr,
+	&smart_scan_attr.attr,
+	&auto_scan_attr.attr,
+	&max_cpu_percent_attr.attr,
+	&target_scan_secs_attr.attr,
+	&min_pages_to_scan_attr.attr,
+	&max_pages_to_scan_attr.attr,
 	&regions_attr.attr,
 	&pages_private_attr.attr,
 	&pages_zero_attr.attr,
@@ -208,6 +210,9 @@ static struct attribute *pshare_attrs[] = {
 	&paged_out_attr.attr,
 	&paged_in_attr.attr,
 	&fault_nomem_retries_attr.attr,
+	&skipped_unchanged_attr.attr,
+	&skipped_volatile_attr.attr,
+	&cold_woken_attr.attr,
 	NULL,
 };
 

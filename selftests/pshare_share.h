@@ -38,6 +38,13 @@ struct ps_knobs {
 	long long sleep_millisecs;
 	long long merge_across_domains;
 	long long hash_bits;	/* -1: no debugfs */
+	/* The scanner's rate and skipping: -1 where the module lacks them. */
+	long long smart_scan;
+	long long auto_scan;
+	long long max_cpu_percent;
+	long long target_scan_secs;
+	long long min_pages_to_scan;
+	long long max_pages_to_scan;
 };
 
 /* Why sharing cannot be tested here, or NULL. */
@@ -62,6 +69,12 @@ static inline void ps_knobs_save(struct __test_metadata *_metadata,
 	k->sleep_millisecs = ps_sysfs("sleep_millisecs");
 	k->merge_across_domains = ps_sysfs("merge_across_domains");
 	k->hash_bits = ps_hash_bits();
+	k->smart_scan = ps_sysfs("smart_scan");
+	k->auto_scan = ps_sysfs("auto_scan");
+	k->max_cpu_percent = ps_sysfs("max_cpu_percent");
+	k->target_scan_secs = ps_sysfs("target_scan_secs");
+	k->min_pages_to_scan = ps_sysfs("min_pages_to_scan");
+	k->max_pages_to_scan = ps_sysfs("max_pages_to_scan");
 	ASSERT_LE(0, k->run);
 	ASSERT_LE(1, k->pages_to_scan);
 	ASSERT_LE(0, k->sleep_millisecs);
@@ -82,6 +95,9 @@ static inline void ps_scan_fast(struct __test_metadata *_metadata,
 		PS_KNOB_SET("merge_across_domains", "0");
 	if (k->hash_bits >= 0 && k->hash_bits != 64)
 		ASSERT_EQ(0, ps_write_file(PS_HASH_BITS, "64"));
+	/* The rate by hand; smart_scan stays as the module has it. */
+	if (k->auto_scan > 0)
+		PS_KNOB_SET("auto_scan", "0");
 	PS_KNOB_SET("pages_to_scan", PS_FAST_PAGES_TO_SCAN);
 	PS_KNOB_SET("sleep_millisecs", "0");
 	PS_KNOB_SET("run", run ? "1" : "0");
@@ -92,11 +108,27 @@ static inline void ps_scan_fast(struct __test_metadata *_metadata,
  * while nothing is shared), then the saved values. No asserts: this runs
  * in teardowns, also after a failure.
  */
+/* Set knob @name to @val, unless it was missing (-1). */
+static inline void ps_knob_restore(const char *name, long long val)
+{
+	if (val >= 0)
+		ps_knob_set_num(name, val);
+}
+
 static inline void ps_knobs_restore(const struct ps_knobs *k)
 {
 	char v[32];
 
 	ps_knob_set("run", "2");
+	/* pages_to_scan takes a value only with auto_scan off. */
+	ps_knob_restore("auto_scan", k->auto_scan >= 0 ? 0 : -1);
+	ps_knob_restore("smart_scan", k->smart_scan);
+	ps_knob_restore("max_cpu_percent", k->max_cpu_percent);
+	ps_knob_restore("target_scan_secs", k->target_scan_secs);
+	/* The widest bounds first, so that neither is refused. */
+	ps_knob_restore("min_pages_to_scan", k->min_pages_to_scan >= 0 ? 1 : -1);
+	ps_knob_restore("max_pages_to_scan", k->max_pages_to_scan);
+	ps_knob_restore("min_pages_to_scan", k->min_pages_to_scan);
 	snprintf(v, sizeof(v), "%lld", k->merge_across_domains);
 	ps_knob_set("merge_across_domains", v);
 	if (k->hash_bits > 0) {
@@ -107,6 +139,7 @@ static inline void ps_knobs_restore(const struct ps_knobs *k)
 	ps_knob_set("pages_to_scan", v);
 	snprintf(v, sizeof(v), "%lld", k->sleep_millisecs);
 	ps_knob_set("sleep_millisecs", v);
+	ps_knob_restore("auto_scan", k->auto_scan);
 	/* After the unmerge run reads 2; a stopped scanner stays stopped. */
 	ps_knob_set("run", k->run == PS_RUN_MERGE ? "1" : "0");
 }

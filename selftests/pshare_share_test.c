@@ -12,6 +12,7 @@
  */
 #include "pshare_share.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mount.h>
@@ -1050,6 +1051,230 @@ TEST_F_TIMEOUT(share, umount_while_scanning, SHARE_TIMEOUT)
 }
 
 /* Every knob refuses bad values with EINVAL and keeps its value. */
+/* ----------------------------------------------------------------------
+ * smart_scan and auto_scan
+ * ---------------------------------------------------------------------- */
+
+#define SMART_PAGES	64
+
+#define REQUIRE_KNOB(knob) do {						\
+	if (ps_sysfs(knob) < 0)						\
+		SKIP(return, "the module has no " knob " knob");	\
+} while (0)
+
+/*
+ * A page found unchanged at its second visit goes cold and is not hashed
+ * again for 8 passes; with smart_scan=0 every pass hashes every page.
+ */
+TEST_F_TIMEOUT(share, smart_scan_skips_unchanged, SHARE_TIMEOUT)
+{
+	long long scanned, skipped;
+	long seeds[SMART_PAGES];
+	size_t pg;
+
+	REQUIRE_KNOB("smart_scan");
+	PS_KNOB_SET("smart_scan", "1");
+	region_map(_metadata, self, 0, ps_mnt(), SMART_PAGES);
+	for (pg = 0; pg < SMART_PAGES; pg++) {
+		seeds[pg] = 100 + pg;
+		fill(self, 0, pg, seeds[pg]);
+	}
+	scan_start(_metadata);
+	/* A whole pass hints every page, the next finds them unchanged. */
+	ps_wait_scans(_metadata, 3);
+	scanned = ps_sysfs("pages_scanned");
+	skipped = ps_sysfs("skipped_unchanged");
+	ps_wait_scans(_metadata, 4);
+	EXPECT_EQ(0, ps_sysfs("pages_scanned") - scanned)
+		TH_LOG("cold pages were hashed again");
+	EXPECT_LE(3 * SMART_PAGES, ps_sysfs("skipped_unchanged") - skipped);
+	EXPECT_EQ(0, DELTA(pages_sharing));
+
+	PS_KNOB_SET("smart_scan", "0");
+	ps_wait_scans(_metadata, 1);
+	scanned = ps_sysfs("pages_scanned");
+	ps_wait_scans(_metadata, 2);
+	EXPECT_LE(SMART_PAGES, ps_sysfs("pages_scanned") - scanned)
+		TH_LOG("smart_scan=0 still skips pages");
+	check_content(_metadata, self, 0, seeds);
+}
+
+/*
+ * A write to a cold page warms it: the next pass visits it, and it merges
+ * with a cold twin, whose hint lives while the twin is skipped.
+ */
+TEST_F_TIMEOUT(share, smart_scan_write_wakes_cold_page, SHARE_TIMEOUT)
+{
+	long seeds[8];
+	long long woken;
+	size_t pg;
+
+	REQUIRE_KNOB("smart_scan");
+	PS_KNOB_SET("smart_scan", "1");
+	region_map(_metadata, self, 0, ps_mnt(), 8);
+	for (pg = 0; pg < 8; pg++) {
+		seeds[pg] = 200 + pg;
+		fill(self, 0, pg, seeds[pg]);
+	}
+	scan_start(_metadata);
+	ps_wait_scans(_metadata, 3);
+	woken = ps_sysfs("cold_woken");
+	EXPECT_EQ(0, DELTA(pages_sharing));
+
+	seeds[0] = seeds[1];
+	fill(self, 0, 0, seeds[0]);
+	EXPECT_EQ(1, ps_sysfs("cold_woken") - woken);
+	/* Within one whole pass of the write: at most two wraps. */
+	EXPECT_TRUE(PS_WAIT_FOR(2, DELTA(pages_sharing) == 1))
+		TH_LOG("the written page did not merge with its cold twin in a pass");
+	check_content(_metadata, self, 0, seeds);
+}
+
+struct churn {
+	pthread_t tid;
+	unsigned char *page;
+	atomic_int stop;
+};
+
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	unsigned long seed = 1000;
+
+	while (!atomic_load(&c->stop))
+		ps_fill(c->page, PS_PAGE, seed++);
+	return NULL;
+}
+
+/*
+ * A page that changes at every visit is visited less often; once it holds
+ * still with a twin's content, it merges within 8 passes.
+ */
+TEST_F_TIMEOUT(share, smart_scan_volatile_backoff, SHARE_TIMEOUT)
+{
+	long long skipped;
+	long seeds[2] = { 301, 301 };
+	struct churn c = { .page = NULL };
+
+	REQUIRE_KNOB("smart_scan");
+	PS_KNOB_SET("smart_scan", "1");
+	/* One page a batch: a pass takes long enough for the writer. */
+	PS_KNOB_SET("pages_to_scan", "1");
+	PS_KNOB_SET("sleep_millisecs", "10");
+	region_map(_metadata, self, 0, ps_mnt(), 2);
+	fill(self, 0, 1, seeds[1]);
+	c.page = PG(0, 0);
+	ASSERT_EQ(0, pthread_create(&c.tid, NULL, churn_main, &c));
+	skipped = ps_sysfs("skipped_volatile");
+	scan_start(_metadata);
+	ps_wait_scans(_metadata, 16);
+	atomic_store(&c.stop, 1);
+	pthread_join(c.tid, NULL);
+	EXPECT_LT(0, ps_sysfs("skipped_volatile") - skipped)
+		TH_LOG("a page rewritten all the time was visited every pass");
+
+	fill(self, 0, 0, seeds[0]);
+	EXPECT_TRUE(PS_WAIT_FOR(10, DELTA(pages_sharing) == 1))
+		TH_LOG("the page did not merge within 8 passes of holding still");
+	check_content(_metadata, self, 0, seeds);
+}
+
+/* The scanner thread's CPU time in ns (schedstat), -1 if not found. */
+static long long scand_cpu_ns(void)
+{
+	char path[300], comm[32];
+	long long ns = -1;
+	struct dirent *de;
+	DIR *proc;
+	FILE *f;
+
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while (ns < 0 && (de = readdir(proc))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f) || strcmp(comm, "pshare_scand\n")) {
+			fclose(f);
+			continue;
+		}
+		fclose(f);
+		snprintf(path, sizeof(path), "/proc/%s/schedstat", de->d_name);
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%lld", &ns) != 1)
+				ns = -1;
+			fclose(f);
+		}
+	}
+	closedir(proc);
+	return ns;
+}
+
+#define AUTO_PAGES	4096
+#define AUTO_CPU	5	/* max_cpu_percent */
+#define AUTO_MIN	16
+#define AUTO_MAX	256
+
+/*
+ * auto_scan: pages_to_scan stays within its bounds and cannot be set by
+ * hand; the scanner thread uses at most max_cpu_percent of a CPU (within
+ * a tenth of it) when the target would need more; auto_scan=0 gives the
+ * hand-set rate back.
+ */
+TEST_F_TIMEOUT(share, auto_scan_bounds_and_budget, SHARE_TIMEOUT)
+{
+	long long cpu0, cpu1, scanned, p;
+	double t0, t1, share;
+	size_t pg;
+
+	REQUIRE_KNOB("auto_scan");
+	ASSERT_LE(0, scand_cpu_ns()) TH_LOG("no /proc/<pshare_scand>/schedstat");
+	/* Every page hashed at every visit: the scanner has work. */
+	PS_KNOB_SET("smart_scan", "0");
+	region_map(_metadata, self, 0, ps_mnt(), AUTO_PAGES);
+	for (pg = 0; pg < AUTO_PAGES; pg++)
+		fill(self, 0, pg, 400 + pg);
+	PS_KNOB_SET("sleep_millisecs", "20");
+	PS_KNOB_SET("min_pages_to_scan", "1");
+	PS_KNOB_SET("max_pages_to_scan", "256");
+	PS_KNOB_SET("min_pages_to_scan", "16");
+	PS_KNOB_SET("target_scan_secs", "1");
+	PS_KNOB_SET("max_cpu_percent", "5");
+	PS_KNOB_SET("auto_scan", "1");
+	EXPECT_EQ(-1, ps_knob_set("pages_to_scan", "100"));
+	EXPECT_EQ(EBUSY, errno);
+	scan_start(_metadata);
+
+	usleep(500 * 1000);
+	scanned = ps_sysfs("pages_scanned");
+	cpu0 = scand_cpu_ns();
+	t0 = ps_now();
+	while (ps_now() < t0 + 5) {
+		p = ps_sysfs("pages_to_scan");
+		EXPECT_LE(AUTO_MIN, p);
+		EXPECT_GE(AUTO_MAX, p);
+		usleep(50 * 1000);
+	}
+	cpu1 = scand_cpu_ns();
+	t1 = ps_now();
+	share = (cpu1 - cpu0) / 1e9 / (t1 - t0) * 100;
+	PS_NOTE("auto_scan: scanner used %.2f%% of a CPU (max_cpu_percent %d), hashed %lld pages in %.1f s, pages_to_scan %lld",
+		share, AUTO_CPU, ps_sysfs("pages_scanned") - scanned, t1 - t0,
+		ps_sysfs("pages_to_scan"));
+	EXPECT_LT(0, ps_sysfs("pages_scanned") - scanned);
+	EXPECT_GE(AUTO_CPU * 1.1, share);
+
+	PS_KNOB_SET("auto_scan", "0");
+	EXPECT_EQ(strtoll(PS_FAST_PAGES_TO_SCAN, NULL, 10),
+		  ps_sysfs("pages_to_scan"));
+	PS_KNOB_SET("pages_to_scan", "100");
+}
+
 TEST_F_TIMEOUT(share, knob_validation, SHARE_TIMEOUT)
 {
 	static const struct {
@@ -1066,6 +1291,16 @@ TEST_F_TIMEOUT(share, knob_validation, SHARE_TIMEOUT)
 		  { "1", "0", NULL } },
 		{ "merge_across_domains", { "2", "-1", "yes", "\n", "10", NULL },
 		  { "0", NULL } },
+		{ "smart_scan", { "2", "-1", "on", "\n", NULL }, { "0", "1", NULL } },
+		{ "auto_scan", { "2", "-1", "on", "\n", NULL }, { "1", "0", NULL } },
+		{ "max_cpu_percent", { "0", "101", "-1", "5%", NULL },
+		  { "1", "100", NULL } },
+		{ "target_scan_secs", { "0", "86401", "-1", "1s", NULL },
+		  { "86400", "1", NULL } },
+		{ "min_pages_to_scan", { "0", "1048577", "x", NULL },
+		  { "1", NULL } },
+		{ "max_pages_to_scan", { "0", "1048577", "x", NULL },
+		  { "1048576", NULL } },
 	};
 	size_t c, i;
 
@@ -1093,8 +1328,30 @@ TEST_F_TIMEOUT(share, knob_validation, SHARE_TIMEOUT)
 				  ps_sysfs(cases[c].knob));
 		}
 	}
+	/* The bounds of auto_scan: a minimum above the maximum is refused. */
+	if (ps_sysfs("max_pages_to_scan") >= 0) {
+		PS_KNOB_SET("max_pages_to_scan", "100");
+		PS_KNOB_SET("min_pages_to_scan", "100");
+		errno = 0;
+		EXPECT_EQ(-1, ps_knob_set("min_pages_to_scan", "101"));
+		EXPECT_EQ(EINVAL, errno);
+		errno = 0;
+		EXPECT_EQ(-1, ps_knob_set("max_pages_to_scan", "99"));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(100, ps_sysfs("min_pages_to_scan"));
+		EXPECT_EQ(100, ps_sysfs("max_pages_to_scan"));
+		/* pages_to_scan belongs to auto_scan while it is on. */
+		PS_KNOB_SET("pages_to_scan", "7");
+		PS_KNOB_SET("auto_scan", "1");
+		errno = 0;
+		EXPECT_EQ(-1, ps_knob_set("pages_to_scan", "8"));
+		EXPECT_EQ(EBUSY, errno);
+		PS_KNOB_SET("auto_scan", "0");
+		EXPECT_EQ(7, ps_sysfs("pages_to_scan"));
+	}
 	/* The counters are read-only. */
 	EXPECT_EQ(-1, ps_knob_set("pages_sharing", "0"));
+	EXPECT_EQ(-1, ps_knob_set("skipped_unchanged", "0"));
 	EXPECT_EQ(-1, ps_knob_set("full_scans", "0"));
 
 	if (self->knobs.hash_bits >= 0) {
