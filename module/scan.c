@@ -59,10 +59,8 @@
  * by hand, the scanner sizes its batches so that a full pass takes about
  * target_scan_secs, within [min_pages_to_scan, max_pages_to_scan] pages a
  * batch, one batch per sleep_millisecs, and sleeps after each batch long
- * enough that it spends at most max_cpu_percent of a CPU: a batch that
- * took w of wall-clock time is followed by w * (100 - max) / max of sleep
- * at least. Wall-clock time is at least the CPU time the thread got, so
- * the cap holds on a busy host too (where the scanner then uses less).
+ * enough that it spends at most max_cpu_percent of a CPU: the thread's own
+ * CPU time, counted over many batches, against the time that passed.
  *
  * Sharing domains: a write to a shared page is slower than to a private
  * one, so a tenant that can get its pages merged with another's can tell
@@ -468,17 +466,35 @@ static unsigned int pshare_scan_auto_batch(void)
 }
 
 /*
+ * auto_scan's CPU account: the scanner thread's CPU time and the clock
+ * when the account was last even. The thread's CPU time may lag by up to
+ * a tick at a read, which the next read makes good: the account is kept
+ * over many batches, and evened only when the scanner is within its cap.
+ */
+static u64 pshare_auto_cpu_mark, pshare_auto_wall_mark;
+
+/*
  * auto_scan: how long to sleep after a batch of @batch pages that took
- * @ns: as long as the target rate leaves, and at least what keeps the
- * scanner within max_cpu_percent.
+ * @ns: as long as the target rate leaves, and at least until the thread's
+ * CPU time since the mark is max_cpu_percent of the time since the mark.
  */
 static u64 pshare_scan_auto_sleep(unsigned int batch, u64 ns)
 {
-	unsigned int cpu = READ_ONCE(pshare_max_cpu_percent);
+	u64 cpu = READ_ONCE(current->se.sum_exec_runtime), now = ktime_get_ns();
+	unsigned int max_cpu = READ_ONCE(pshare_max_cpu_percent);
 	unsigned long pages = pshare_scan_pass_pages();
-	u64 rate = 0, floor;
+	u64 rate, worth, owed = 0;
 
-	floor = div_u64(ns * (100 - cpu), cpu);
+	/* The wall-clock time the CPU time used since the mark is worth. */
+	worth = div_u64((cpu - pshare_auto_cpu_mark) * 100, max_cpu);
+	if (pshare_auto_wall_mark && worth > now - pshare_auto_wall_mark) {
+		owed = worth - (now - pshare_auto_wall_mark);
+	} else {
+		/* Within the cap: no credit is carried into a burst later. */
+		pshare_auto_cpu_mark = cpu;
+		pshare_auto_wall_mark = now;
+	}
+
 	if (pages) {
 		rate = div64_u64((u64)batch * READ_ONCE(pshare_target_scan_secs) *
 				 NSEC_PER_SEC, pages);
@@ -487,7 +503,7 @@ static u64 pshare_scan_auto_sleep(unsigned int batch, u64 ns)
 		rate = (u64)max(READ_ONCE(pshare_sleep_millisecs), 1U) *
 		       NSEC_PER_MSEC;
 	}
-	return max(rate, floor);
+	return max(rate, owed);
 }
 
 /* Sleep between batches, until a knob changes or the thread must stop. */

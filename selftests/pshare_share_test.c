@@ -1063,6 +1063,18 @@ TEST_F_TIMEOUT(share, umount_while_scanning, SHARE_TIMEOUT)
 } while (0)
 
 /*
+ * smart_scan on, and one pass of @pages a batch every 20 ms: flat out,
+ * passes over a few cold pages go by faster than full_scans is polled,
+ * and a test could not tell one pass from ten.
+ */
+static void smart_scan_paced(struct __test_metadata *_metadata, size_t pages)
+{
+	PS_KNOB_SET("smart_scan", "1");
+	ASSERT_EQ(0, ps_knob_set_num("pages_to_scan", pages));
+	PS_KNOB_SET("sleep_millisecs", "20");
+}
+
+/*
  * A page found unchanged at its second visit goes cold and is not hashed
  * again for 8 passes; with smart_scan=0 every pass hashes every page.
  */
@@ -1073,7 +1085,7 @@ TEST_F_TIMEOUT(share, smart_scan_skips_unchanged, SHARE_TIMEOUT)
 	size_t pg;
 
 	REQUIRE_KNOB("smart_scan");
-	PS_KNOB_SET("smart_scan", "1");
+	smart_scan_paced(_metadata, SMART_PAGES);
 	region_map(_metadata, self, 0, ps_mnt(), SMART_PAGES);
 	for (pg = 0; pg < SMART_PAGES; pg++) {
 		seeds[pg] = 100 + pg;
@@ -1110,7 +1122,7 @@ TEST_F_TIMEOUT(share, smart_scan_write_wakes_cold_page, SHARE_TIMEOUT)
 	size_t pg;
 
 	REQUIRE_KNOB("smart_scan");
-	PS_KNOB_SET("smart_scan", "1");
+	smart_scan_paced(_metadata, 8);
 	region_map(_metadata, self, 0, ps_mnt(), 8);
 	for (pg = 0; pg < 8; pg++) {
 		seeds[pg] = 200 + pg;
@@ -1123,7 +1135,8 @@ TEST_F_TIMEOUT(share, smart_scan_write_wakes_cold_page, SHARE_TIMEOUT)
 
 	seeds[0] = seeds[1];
 	fill(self, 0, 0, seeds[0]);
-	EXPECT_EQ(1, ps_sysfs("cold_woken") - woken);
+	/* More than once if a visit came between the fault and the write. */
+	EXPECT_LE(1, ps_sysfs("cold_woken") - woken);
 	/* Within one whole pass of the write: at most two wraps. */
 	EXPECT_TRUE(PS_WAIT_FOR(2, DELTA(pages_sharing) == 1))
 		TH_LOG("the written page did not merge with its cold twin in a pass");

@@ -50,6 +50,8 @@ pages_shared 3
 pages_sharing 7
 pages_hinted 11
 pages_scanned 123456
+skipped_unchanged 777
+max_cpu_percent 10
 full_scans 4
 hint_hits 9
 stale_hints 2
@@ -101,8 +103,8 @@ families_ok() {
 	END { exit bad }' "$1"
 }
 tap_check "every family has HELP and TYPE, counters end in _total" families_ok "$out"
-tap_check "every global figure is there: 26 families (25 numbers, memory_state)" \
-	[ "$(grep -c '^# TYPE pshare_[a-z_]* ' "$out")" -eq $((26 + 16)) ]
+tap_check "every global figure is there: 28 families (27 numbers, memory_state)" \
+	[ "$(grep -c '^# TYPE pshare_[a-z_]* ' "$out")" -eq $((28 + 16)) ]
 
 tap_check "pages in bytes: pshare_pages_shared_bytes" has "$out" "pshare_pages_shared_bytes $((3 * 4096))"
 tap_check "sharing saved: pshare_pages_sharing_bytes" has "$out" "pshare_pages_sharing_bytes $((7 * 4096))"
@@ -111,6 +113,8 @@ tap_check "cow_breaks is a counter" has "$out" "# TYPE pshare_cow_breaks_total c
 tap_check "paged_out in bytes, a counter" has "$out" "pshare_paged_out_bytes_total $((10 * 4096))"
 tap_check "milliseconds in seconds: pshare_sleep_seconds" has "$out" "pshare_sleep_seconds 0.02"
 tap_check "percent as a ratio: pshare_idle_tax_ratio" has "$out" "pshare_idle_tax_ratio 0.75"
+tap_check "max_cpu_percent as a ratio" has "$out" "pshare_max_cpu_ratio 0.1"
+tap_check "skipped_unchanged is a counter" has "$out" "pshare_skipped_unchanged_total 777"
 tap_check "limit in bytes" has "$out" "pshare_limit_bytes $((262144 * 4096))"
 tap_check "memory_state soft is 1" has "$out" 'pshare_memory_state{state="soft"} 1'
 tap_check "memory_state high is 0" has "$out" 'pshare_memory_state{state="high"} 0'
