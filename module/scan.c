@@ -59,8 +59,9 @@
  * by hand, the scanner sizes its batches so that a full pass takes about
  * target_scan_secs, within [min_pages_to_scan, max_pages_to_scan] pages a
  * batch, one batch per sleep_millisecs, and sleeps after each batch long
- * enough that it spends at most max_cpu_percent of a CPU: the thread's own
- * CPU time, counted over many batches, against the time that passed.
+ * enough that neither the pages it visited run ahead of the target, nor
+ * its own CPU time ahead of max_cpu_percent of the time that passed, both
+ * counted over many batches (pshare_scan_auto_sleep()).
  *
  * Sharing domains: a write to a shared page is slower than to a private
  * one, so a tenant that can get its pages merged with another's can tell
@@ -466,48 +467,51 @@ static unsigned int pshare_scan_auto_batch(void)
 }
 
 /*
- * auto_scan's CPU account: the scanner thread's CPU time and the clock
- * when the account was last even. The thread's CPU time may lag by up to
- * a tick at a read, which the next read makes good: the account is kept
- * over many batches, and evened only when the scanner is within its cap.
+ * auto_scan's account, kept over many batches since its mark: the CPU
+ * time the thread used and the pages it visited, each worth a length of
+ * time (CPU time / max_cpu_percent, pages at the target rate), against
+ * the time that passed. The thread's CPU time may lag by up to a tick at
+ * a read, which the next read makes good; a wakeup that came late is
+ * made good by a shorter sleep after the next batch. Credit beyond
+ * PSHARE_AUTO_CREDIT is dropped (the mark moves on), so that an idle
+ * spell does not buy a burst.
  */
-static u64 pshare_auto_cpu_mark, pshare_auto_wall_mark;
+static struct {
+	u64 wall;		/* the mark */
+	u64 cpu;		/* the thread's CPU time at the mark */
+	u64 pages;		/* pages visited since the mark */
+} pshare_auto;
 
-/*
- * auto_scan: how long to sleep after a batch of @batch pages that took
- * @ns: as long as the target rate leaves, and at least until the thread's
- * CPU time since the mark is max_cpu_percent of the time since the mark.
- */
-static u64 pshare_scan_auto_sleep(unsigned int batch, u64 ns)
+#define PSHARE_AUTO_CREDIT	(200 * NSEC_PER_MSEC)
+
+/* auto_scan: how long to sleep after a batch of @batch pages. */
+static u64 pshare_scan_auto_sleep(unsigned int batch)
 {
 	u64 cpu = READ_ONCE(current->se.sum_exec_runtime), now = ktime_get_ns();
-	unsigned int max_cpu = READ_ONCE(pshare_max_cpu_percent);
-	unsigned long pages = pshare_scan_pass_pages();
-	u64 rate, worth, owed = 0;
+	unsigned long pass = pshare_scan_pass_pages();
+	u64 due, rate_due = 0, elapsed;
 
-	/* The wall-clock time the CPU time used since the mark is worth. */
-	worth = div_u64((cpu - pshare_auto_cpu_mark) * 100, max_cpu);
-	if (pshare_auto_wall_mark && worth > now - pshare_auto_wall_mark) {
-		owed = worth - (now - pshare_auto_wall_mark);
-	} else {
-		/* Within the cap: no credit is carried into a burst later. */
-		pshare_auto_cpu_mark = cpu;
-		pshare_auto_wall_mark = now;
+	pshare_auto.pages += batch;
+	due = div_u64((cpu - pshare_auto.cpu) * 100,
+		      READ_ONCE(pshare_max_cpu_percent));
+	if (pass)
+		rate_due = div64_u64(pshare_auto.pages *
+				     READ_ONCE(pshare_target_scan_secs) *
+				     NSEC_PER_SEC, pass);
+	due = max(due, rate_due);
+	elapsed = now - pshare_auto.wall;
+	if (pshare_auto.wall && due > elapsed)
+		return due - elapsed;
+	if (!pshare_auto.wall || elapsed - due > PSHARE_AUTO_CREDIT) {
+		pshare_auto.wall = now;
+		pshare_auto.cpu = cpu;
+		pshare_auto.pages = 0;
 	}
-
-	if (pages) {
-		rate = div64_u64((u64)batch * READ_ONCE(pshare_target_scan_secs) *
-				 NSEC_PER_SEC, pages);
-		rate = rate > ns ? rate - ns : 0;
-	} else {
-		rate = (u64)max(READ_ONCE(pshare_sleep_millisecs), 1U) *
-		       NSEC_PER_MSEC;
-	}
-	return max(rate, owed);
+	return 0;
 }
 
 /* Sleep between batches, until a knob changes or the thread must stop. */
-static void pshare_scan_sleep(unsigned int batch, u64 ns)
+static void pshare_scan_sleep(unsigned int batch)
 {
 	int seq = atomic_read(&pshare_scan_knobs_seq);
 	unsigned int ms;
@@ -516,9 +520,15 @@ static void pshare_scan_sleep(unsigned int batch, u64 ns)
 				 atomic_read(&pshare_scan_knobs_seq) != seq)
 	if (READ_ONCE(pshare_auto_scan)) {
 		/* Precise to the microsecond: the CPU cap depends on it. */
-		__wait_event_hrtimeout(pshare_scan_wait, pshare_scan_woken(),
-				       ns_to_ktime(pshare_scan_auto_sleep(batch, ns)),
-				       (TASK_INTERRUPTIBLE | TASK_FREEZABLE));
+		u64 ns = pshare_scan_auto_sleep(batch);
+
+		if (ns)
+			__wait_event_hrtimeout(pshare_scan_wait,
+					       pshare_scan_woken(),
+					       ns_to_ktime(ns),
+					       (TASK_INTERRUPTIBLE | TASK_FREEZABLE));
+		else
+			cond_resched();
 		return;
 	}
 	ms = READ_ONCE(pshare_sleep_millisecs);
@@ -538,24 +548,20 @@ static int pshare_scand(void *unused)
 
 	while (!kthread_should_stop()) {
 		unsigned int batch = 0;
-		u64 ns = 0;
 
 		mutex_lock(&pshare_scan_mutex);
 		if (pshare_scan_should_run()) {
-			u64 start = ktime_get_ns();
-
 			if (pshare_auto_scan)
 				WRITE_ONCE(pshare_pages_to_scan,
 					   pshare_scan_auto_batch());
 			batch = pshare_pages_to_scan;
 			pshare_scan_batch(batch);
-			ns = ktime_get_ns() - start;
 		}
 		mutex_unlock(&pshare_scan_mutex);
 
 		try_to_freeze();
 		if (pshare_scan_should_run())
-			pshare_scan_sleep(batch, ns);
+			pshare_scan_sleep(batch);
 		else
 			wait_event_freezable(pshare_scan_wait,
 					     pshare_scan_should_run() ||

@@ -23,6 +23,14 @@ static struct fz_knob fz_knobs[] = {
 	{ .name = "idle_tax_percent", .min = 0, .max = 99, .run_value = "75" },
 	{ .name = "sample_period_secs", .min = 1, .max = 3600, .run_value = "1" },
 	{ .name = "sample_pages", .min = 1, .max = 4096, .run_value = "4096" },
+	/*
+	 * Not auto_scan (pages_to_scan refuses writes while it is on) nor
+	 * its page bounds (each is checked against the other): share_test
+	 * covers those.
+	 */
+	{ .name = "smart_scan", .min = 0, .max = 1, .run_value = "1" },
+	{ .name = "max_cpu_percent", .min = 1, .max = 100, .run_value = "10" },
+	{ .name = "target_scan_secs", .min = 1, .max = 86400, .run_value = "200" },
 };
 #define NKNOBS		(sizeof(fz_knobs) / sizeof(fz_knobs[0]))
 #define FZ_RUN		0	/* fz_knobs[] index of run */

@@ -391,7 +391,9 @@ static void knobs_as_user(FIXTURE_DATA(perm) *self __attribute__((unused)))
 	static const char *const knobs[] = {
 		"run", "pages_to_scan", "sleep_millisecs",
 		"merge_across_domains", "limit_pages", "idle_tax_percent",
-		"sample_period_secs", "sample_pages",
+		"sample_period_secs", "sample_pages", "smart_scan", "auto_scan",
+		"max_cpu_percent", "target_scan_secs", "min_pages_to_scan",
+		"max_pages_to_scan",
 	};
 	char path[256];
 	size_t i;

@@ -1282,6 +1282,16 @@ TEST_F_TIMEOUT(share, auto_scan_bounds_and_budget, SHARE_TIMEOUT)
 	EXPECT_LT(0, ps_sysfs("pages_scanned") - scanned);
 	EXPECT_GE(AUTO_CPU * 1.1, share);
 
+	/* The whole CPU allowed: the target sets the pace (a figure only). */
+	PS_KNOB_SET("max_cpu_percent", "100");
+	PS_KNOB_SET("target_scan_secs", "2");
+	PS_KNOB_SET("max_pages_to_scan", "1048576");
+	ps_wait_scans(_metadata, 1);
+	t0 = ps_now();
+	ps_wait_scans(_metadata, 2);
+	PS_NOTE("auto_scan: with target_scan_secs=2 a pass over %d pages took %.2f s",
+		AUTO_PAGES, (ps_now() - t0) / 2);
+
 	PS_KNOB_SET("auto_scan", "0");
 	EXPECT_EQ(strtoll(PS_FAST_PAGES_TO_SCAN, NULL, 10),
 		  ps_sysfs("pages_to_scan"));
