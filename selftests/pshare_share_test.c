@@ -1228,7 +1228,7 @@ static long long scand_cpu_ns(void)
 	return ns;
 }
 
-#define AUTO_PAGES	4096
+#define AUTO_PAGES	16384
 #define AUTO_CPU	5	/* max_cpu_percent */
 #define AUTO_MIN	16
 #define AUTO_MAX	256
@@ -1250,8 +1250,11 @@ TEST_F_TIMEOUT(share, auto_scan_bounds_and_budget, SHARE_TIMEOUT)
 	/* Every page hashed at every visit: the scanner has work. */
 	PS_KNOB_SET("smart_scan", "0");
 	region_map(_metadata, self, 0, ps_mnt(), AUTO_PAGES);
-	for (pg = 0; pg < AUTO_PAGES; pg++)
-		fill(self, 0, pg, 400 + pg);
+	/* ps_fill() has 256 patterns: the page number makes each unique. */
+	for (pg = 0; pg < AUTO_PAGES; pg++) {
+		fill(self, 0, pg, pg);
+		memcpy(PG(0, pg), &pg, sizeof(pg));
+	}
 	PS_KNOB_SET("sleep_millisecs", "20");
 	PS_KNOB_SET("min_pages_to_scan", "1");
 	PS_KNOB_SET("max_pages_to_scan", "256");
@@ -1280,6 +1283,7 @@ TEST_F_TIMEOUT(share, auto_scan_bounds_and_budget, SHARE_TIMEOUT)
 		share, AUTO_CPU, ps_sysfs("pages_scanned") - scanned, t1 - t0,
 		ps_sysfs("pages_to_scan"));
 	EXPECT_LT(0, ps_sysfs("pages_scanned") - scanned);
+	EXPECT_EQ(0, DELTA(pages_sharing));
 	EXPECT_GE(AUTO_CPU * 1.1, share);
 
 	/* The whole CPU allowed: the target sets the pace (a figure only). */
