@@ -39,11 +39,21 @@
 # (6.8), KSM runs twice: at full speed with smart_scan=1, as before, and
 # with advisor_mode=scan-time, which sets its own scan rate (its defaults:
 # advisor_target_scan_time 200 s, advisor_max_cpu 70%), so pshare is
-# measured against KSM at its best settings in both respects.
+# measured against KSM at its best settings in both respects. pshare then
+# runs twice too: at full speed, and with auto_scan=1 (its own rate, with
+# smart_scan=1), both automatic runs set to the same target, a full pass
+# in BENCH_SCAN_TARGET seconds on at most 70% of a CPU (KSM's
+# advisor_target_scan_time and advisor_max_cpu, pshare's target_scan_secs
+# and max_cpu_percent).
+#
+# With BENCH_CHURN_MIB, each guest also keeps rewriting that much memory of
+# its own with fresh data (guestmem.churn: a page a millisecond, round and
+# round): memory no scanner can share, on which a scanner only spends CPU.
 #
 # Environment: BENCH_GUESTS (default 3), BENCH_GUEST_MIB (RAM of each guest,
 # default 256), GUEST_FILL_MIB (identical pattern per guest, default 32),
-# BENCH_SETTLE (seconds each scanner runs, default 90), BENCH_THP.
+# BENCH_SETTLE (seconds each scanner runs, default 90), BENCH_SCAN_TARGET
+# (default 30), BENCH_CHURN_MIB (default 0), BENCH_THP.
 
 set -uo pipefail
 
@@ -54,7 +64,9 @@ nguests=${BENCH_GUESTS:-3}
 mem=${BENCH_GUEST_MIB:-256}
 fill=${GUEST_FILL_MIB:-32}
 settle=${BENCH_SETTLE:-90}
-GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$fill guestmem.seed=4242 ${GUEST_APPEND:-}"
+target=${BENCH_SCAN_TARGET:-30}
+churn=${BENCH_CHURN_MIB:-0}
+GUEST_APPEND="guestmem.fill=$fill guestmem.keep=$fill guestmem.seed=4242 guestmem.churn=$churn ${GUEST_APPEND:-}"
 psysfs=/sys/kernel/mm/pshare
 ksysfs=/sys/kernel/mm/ksm
 thp=/sys/kernel/mm/transparent_hugepage/enabled
@@ -77,6 +89,14 @@ declare -A saved_knobs
 for k in run pages_to_scan sleep_millisecs; do
 	saved_knobs[p_$k]=$(val "$psysfs/$k")
 	saved_knobs[k_$k]=$(val "$ksysfs/$k")
+done
+for k in advisor_target_scan_time advisor_max_cpu; do
+	[ -f "$ksysfs/$k" ] && saved_knobs[k_$k]=$(val "$ksysfs/$k")
+done
+# pshare's automatic rate, where the module has it.
+p_auto_knobs=()
+for k in auto_scan smart_scan target_scan_secs max_cpu_percent; do
+	[ -f "$psysfs/$k" ] && p_auto_knobs+=("$k") && saved_knobs[p_$k]=$(val "$psysfs/$k")
 done
 # The newer KSM's own knobs, where it has them: the mode in brackets.
 ksm_new_knobs=()
@@ -102,8 +122,12 @@ cleanup() {
 	rm -f "$mnt"/bench-guest-*
 	echo 2 > "$ksysfs/run" 2>/dev/null
 	# The advisor first: it refuses pages_to_scan while it is on.
-	for k in advisor_mode smart_scan; do
+	for k in advisor_mode smart_scan advisor_target_scan_time advisor_max_cpu; do
 		[ -n "${saved_knobs[k_$k]:-}" ] && echo "${saved_knobs[k_$k]}" > "$ksysfs/$k" 2>/dev/null
+	done
+	# auto_scan off first: it refuses pages_to_scan while it is on.
+	for k in "${p_auto_knobs[@]}"; do
+		echo "${saved_knobs[p_$k]}" > "$psysfs/$k" 2>/dev/null
 	done
 	for k in run pages_to_scan sleep_millisecs; do
 		echo "${saved_knobs[p_$k]}" > "$psysfs/$k" 2>/dev/null
@@ -136,10 +160,17 @@ cpu_ticks() {
 	sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
 }
 
-# start_guests KIND: boot the guests (KIND pshare or anon) and wait until
-# each has written and verified the common pattern.
+# is_pshare KIND: is it a run on pshare regions (pshare, pshare-auto)?
+is_pshare() {
+	[ "${1%-auto}" = pshare ]
+}
+
+# start_guests KIND: boot the guests (on pshare regions or anonymous RAM)
+# and wait until each has written and verified the common pattern.
 start_guests() {
-	guest_name_all "$1" "$nguests" "$mem" "$mnt/bench-guest"
+	local backing=anon
+	is_pshare "$1" && backing=pshare
+	guest_name_all "$backing" "$nguests" "$mem" "$mnt/bench-guest"
 	guests=("${GUEST_NAMES[@]}")
 	guest_start_all "${guests[@]}"
 	guest_boot_wait 1200 "${guests[@]}"
@@ -157,7 +188,7 @@ guests_kib() {
 
 # held_kib KIND: the "held" figure above, now.
 held_kib() {
-	if [ "$1" = pshare ]; then
+	if is_pshare "$1"; then
 		echo $(( ($(val $psysfs/pages_private) + $(val $psysfs/pages_shared)) * 4 ))
 	else
 		echo $(( ($(val $ksysfs/pages_unshared) + $(val $ksysfs/pages_volatile) +
@@ -175,7 +206,7 @@ used_kib() {
 # saved_pages KIND: the "saved" counters above as they read now (the run
 # reports the rise).
 saved_pages() {
-	if [ "$1" = pshare ]; then
+	if is_pshare "$1"; then
 		echo $(( $(val $psysfs/pages_sharing) + $(val $psysfs/pages_zero) ))
 	else
 		val $ksysfs/pages_sharing
@@ -198,7 +229,7 @@ end_counters() {
 run_one() {
 	local kind=$1 sysfs thread t0 saved0 s=0 hist=() i cpu0 e used0
 	R_touched=0 R_thp=0 R_held=0 R_host=0 R_saved=0 R_t90=- R_cpu90=0 R_cpu=0 R_verified=no R_end=
-	if [ "$kind" = pshare ]; then
+	if is_pshare "$kind"; then
 		sysfs=$psysfs thread=pshare_scand
 	else
 		sysfs=$ksysfs thread=ksmd
@@ -215,7 +246,17 @@ run_one() {
 		# The advisor sets the batch; the sleep stays at KSM's default.
 		echo 1 > "$ksysfs/smart_scan"
 		echo 20 > "$ksysfs/sleep_millisecs"
+		echo "$target" > "$ksysfs/advisor_target_scan_time"
+		echo 70 > "$ksysfs/advisor_max_cpu"
 		echo scan-time > "$ksysfs/advisor_mode"
+		;;
+	pshare-auto)
+		# The same target and CPU cap, one batch per 20 ms as KSM.
+		echo 1 > "$psysfs/smart_scan"
+		echo 20 > "$psysfs/sleep_millisecs"
+		echo "$target" > "$psysfs/target_scan_secs"
+		echo 70 > "$psysfs/max_cpu_percent"
+		echo 1 > "$psysfs/auto_scan"
 		;;
 	*)
 		# As fast as each can: the largest batch, no sleep.
@@ -251,21 +292,26 @@ run_one() {
 		guest_reverified 1 60 || R_verified=no
 	done
 	# What was left unmerged, and why, in each scanner's own counters.
-	if [ "$kind" = pshare ]; then
-		R_end=$(end_counters "$psysfs" pages_private pages_hinted pages_zero merge_busy false_matches stale_hints cow_breaks)
+	if is_pshare "$kind"; then
+		R_end=$(end_counters "$psysfs" pages_private pages_hinted pages_zero merge_busy false_matches stale_hints cow_breaks pages_scanned full_scans skipped_unchanged skipped_volatile)
 	else
 		R_end=$(end_counters "$ksysfs" pages_shared pages_sharing pages_unshared pages_volatile full_scans)
 	fi
 	echo 0 > "$sysfs/run"
 	[ "$kind" = ksm-advisor ] && echo none > "$ksysfs/advisor_mode"
+	[ "$kind" = pshare-auto ] && echo 0 > "$psysfs/auto_scan"
 	cleanup
 }
 
 hz=$(getconf CLK_TCK)
 say "Real guests: $nguests identical KVM guests of $mem MiB, each writing the same $fill MiB,"
-say "scanners at full speed for $settle s (pshare on regions; KSM on QEMU's anonymous RAM)"
+[ "$churn" -gt 0 ] && say "and each rewriting $churn MiB more with fresh data all the time (guestmem.churn),"
+say "scanners at full speed for $settle s (pshare on regions; KSM on QEMU's anonymous RAM),"
+say "and at their automatic rates, a pass in $target s on at most 70% of a CPU, where they have one"
 say "transparent huge pages: $(thp_mode)"
-kinds=(pshare ksm)
+kinds=(pshare)
+[ -f "$psysfs/auto_scan" ] && kinds+=(pshare-auto)
+kinds+=(ksm)
 [ -f "$ksysfs/advisor_mode" ] && kinds+=(ksm-advisor)
 declare -A res ends
 for kind in "${kinds[@]}"; do
@@ -289,7 +335,7 @@ for kind in "${kinds[@]}"; do
 		i=$((i + 1))
 	done
 done
-declare -A title=([pshare]=pshare [ksm]=KSM [ksm-advisor]="KSM advisor")
+declare -A title=([pshare]=pshare [pshare-auto]="pshare auto" [ksm]=KSM [ksm-advisor]="KSM advisor")
 row() {
 	local label=$1 k
 	shift
@@ -327,14 +373,20 @@ row "scanner CPU to 90% (s)" c_cpu90
 row "scanner CPU in ${settle} s (s)" c_cpu
 row "MiB saved per CPU-s (to 90%)" c_ms
 row "guests verified after merging" c_verified
-ps=${F[pshare.saved]} pc=${F[pshare.cpu90]}
+# ratio P K: pshare run P against KSM run K, saved and MiB per CPU-s to 90%,
+# and the whole window's CPU time.
+ratio() {
+	local ps=${F[$1.saved]} pc=${F[$1.cpu90]} ks=${F[$2.saved]} kc=${F[$2.cpu90]}
+	[ -n "$ps" ] && [ -n "$ks" ] && [ "$ks" -gt 0 ] || return 0
+	say "${title[$1]}/${title[$2]}: saved $(awk -v a="$ps" -v b="$ks" 'BEGIN{printf "%.2f", a/b}')x," \
+		"MiB per CPU-s to 90% $(awk -v a="$ps" -v b="$ks" -v c="$pc" -v d="$kc" 'BEGIN{ if (c > 0 && d > 0) printf "%.2f", (a/c)/(b/d); else print "-" }')x," \
+		"scanner CPU in ${settle} s $(awk -v a="${F[$1.cpu]}" -v b="${F[$2.cpu]}" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "-" }')x"
+}
 for kind in "${kinds[@]}"; do
-	[ "$kind" = pshare ] && continue
-	ks=${F[$kind.saved]} kc=${F[$kind.cpu90]}
-	[ "$ks" -gt 0 ] || continue
-	say "pshare/${title[$kind]}: saved $(awk -v a="$ps" -v b="$ks" 'BEGIN{printf "%.2f", a/b}')x," \
-		"MiB per CPU-s to 90% $(awk -v a="$ps" -v b="$ks" -v c="$pc" -v d="$kc" 'BEGIN{ if (c > 0 && d > 0) printf "%.2f", (a/c)/(b/d); else print "-" }')x"
+	is_pshare "$kind" && continue
+	ratio pshare "$kind"
 done
+[ -n "${F[pshare-auto.saved]:-}" ] && [ -n "${F[ksm-advisor.saved]:-}" ] && ratio pshare-auto ksm-advisor
 for kind in "${kinds[@]}"; do
 	if [ -n "${ends[$kind]:-}" ]; then
 		say "$kind counters at the end: ${ends[$kind]}"

@@ -30,7 +30,11 @@
  * the kernel, default 48), guestmem.fill=MiB (write this much instead of
  * MemAvailable - reserve), guestmem.keep=MiB (kept after step 2, default 96),
  * guestmem.period=seconds (between re-verify passes, default 3),
- * guestmem.seed=S (fixed pattern seed, default: from the clock).
+ * guestmem.seed=S (fixed pattern seed, default: from the clock),
+ * guestmem.churn=MiB (default 0: a child process keeps rewriting that much
+ * memory of its own with fresh data, a page every millisecond, as long as the
+ * guest runs: memory that changes all the time, which no scanner can share;
+ * "GUEST: churning N MiB").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -193,6 +197,37 @@ static int control_wait(int fd, unsigned long secs, char *line, size_t size,
 	return 0;
 }
 
+/*
+ * guestmem.churn: a child that rewrites @mib MiB of its own, one page with
+ * fresh words every millisecond, round and round, until the guest ends.
+ */
+static void churn_start(unsigned long mib)
+{
+	size_t bytes = mib * MIB, words_per_page = 4096 / sizeof(uint64_t);
+	uint64_t *buf, round = 0;
+	size_t page, pages = bytes / 4096, i;
+
+	if (!mib || fork() != 0)
+		return;
+	buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		printf("GUEST: churn: mmap of %lu MiB failed\n", mib);
+		_exit(1);
+	}
+	printf("GUEST: churning %lu MiB\n", mib);
+	for (;;) {
+		round++;
+		for (page = 0; page < pages; page++) {
+			for (i = 0; i < words_per_page; i++)
+				buf[page * words_per_page + i] =
+					pattern_word(page * words_per_page + i,
+						     round * 0x100000001b3ULL);
+			usleep(1000);
+		}
+	}
+}
+
 int main(void)
 {
 	unsigned long reserve = read_cmdline_ulong("guestmem.reserve", 48);
@@ -200,6 +235,7 @@ int main(void)
 	unsigned long period = read_cmdline_ulong("guestmem.period", 3);
 	unsigned long fill_mib = read_cmdline_ulong("guestmem.fill", 0);
 	unsigned long fixed_seed = read_cmdline_ulong("guestmem.seed", 0);
+	unsigned long churn = read_cmdline_ulong("guestmem.churn", 0);
 	char line[64] = "";
 	int ctl = -1;
 	struct timespec t0;
@@ -260,6 +296,7 @@ int main(void)
 		bytes = keep * MIB;
 	}
 
+	churn_start(churn);
 	for (pass = 1;; pass++) {
 		if (control_wait(ctl, period, line, sizeof(line), &seed)) {
 			clock_gettime(CLOCK_MONOTONIC, &t0);
