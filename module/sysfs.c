@@ -89,28 +89,6 @@ static int pshare_parse_uint(const char *buf, unsigned int min,
 	return 0;
 }
 
-/* An unsigned int knob in [min, max]; @apply runs after the store. */
-#define PSHARE_UINT_KNOB(_name, _var, _min, _max, _apply)		\
-static ssize_t _name##_show(struct kobject *kobj,			\
-			    struct kobj_attribute *attr, char *buf)	\
-{									\
-	return sysfs_emit(buf, "%u\n", READ_ONCE(_var));		\
-}									\
-static ssize_t _name##_store(struct kobject *kobj,			\
-			     struct kobj_attribute *attr,		\
-			     const char *buf, size_t count)		\
-{									\
-	unsigned int val;						\
-	int err = pshare_parse_uint(buf, _min, _max, &val);		\
-									\
-	if (err)							\
-		return err;						\
-	WRITE_ONCE(_var, val);						\
-	_apply();							\
-	return count;							\
-}									\
-static struct kobj_attribute _name##_attr = __ATTR_RW(_name)
-
 /* A knob in [min, max] whose store goes through @_set, which may refuse. */
 #define PSHARE_SET_KNOB(_name, _var, _min, _max, _set)			\
 static ssize_t _name##_show(struct kobject *kobj,			\
@@ -130,6 +108,16 @@ static ssize_t _name##_store(struct kobject *kobj,			\
 	return err ? err : count;					\
 }									\
 static struct kobj_attribute _name##_attr = __ATTR_RW(_name)
+
+/* An unsigned int knob in [min, max]; @apply runs after the store. */
+#define PSHARE_UINT_KNOB(_name, _var, _min, _max, _apply)		\
+static int _name##_set(unsigned int val)				\
+{									\
+	WRITE_ONCE(_var, val);						\
+	_apply();							\
+	return 0;							\
+}									\
+PSHARE_SET_KNOB(_name, _var, _min, _max, _name##_set)
 
 PSHARE_SET_KNOB(run, pshare_run, PSHARE_RUN_STOP, PSHARE_RUN_UNMERGE,
 		pshare_scan_set_run);
