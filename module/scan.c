@@ -47,7 +47,9 @@
  *   next pass as before, and a new twin of a cold page still finds the
  *   cold page's hint: two equal pages merge within one pass of both
  *   being written. This is where pshare differs from KSM's smart scan,
- *   which cannot see writes and backs off unchanged pages blind.
+ *   which cannot see writes and backs off unchanged pages blind. A page
+ *   someone else holds (a pin, KVM's own mappings) can be written unseen:
+ *   it is not made cold, and not zapped again until it changes.
  * - A page found changed at PSHARE_VOLATILE_AFTER visits in a row is
  *   volatile: it is visited every 2nd, 4th, then 8th pass only, until a
  *   visit finds it unchanged. Its writes are not watched: that would cost
@@ -241,6 +243,7 @@ out:
 #define PSHARE_REC_PASS		GENMASK_ULL(39, 32)
 #define PSHARE_REC_CHANGED	GENMASK_ULL(42, 40)
 #define PSHARE_REC_SEEN		BIT_ULL(49)
+#define PSHARE_REC_HELD		BIT_ULL(50)
 
 /* A cold page is visited anyway this often (hints live as long). */
 #define PSHARE_COLD_PASSES	8
@@ -294,8 +297,9 @@ static bool pshare_scan_record(struct page *page, u64 hash)
 		changed = 0;
 	else if (rec & PSHARE_REC_SEEN)
 		changed = min(changed + 1, PSHARE_CHANGED_MAX);
-	/* Cold stays cold only if unchanged: no write came through a pin. */
-	rec = (same ? rec & PSHARE_REC_COLD : 0) | PSHARE_REC_SEEN |
+	/* Cold (or held) stays so only if unchanged: no write came through a pin. */
+	rec = (same ? rec & (PSHARE_REC_COLD | PSHARE_REC_HELD) : 0) |
+	      PSHARE_REC_SEEN |
 	      FIELD_PREP(PSHARE_REC_HASH, (u32)hash) |
 	      FIELD_PREP(PSHARE_REC_PASS, pshare_scan_pass) |
 	      FIELD_PREP(PSHARE_REC_CHANGED, changed);
@@ -306,19 +310,23 @@ static bool pshare_scan_record(struct page *page, u64 hash)
 /*
  * @page, the locked frame of @ppn, was found unchanged and is still the
  * PPN's private frame after the lookup: make it cold. Its PTEs are zapped
- * so that its next write is seen; a page someone else holds (GUP) could be
- * written behind pshare's back, and is not made cold.
+ * so that its next write is seen; a page someone else holds (GUP: a pin,
+ * KVM's mappings of its own) could be written behind pshare's back, and is
+ * not made cold but marked held, so that it is not zapped again at every
+ * pass (its users would fault at every pass) until it changes.
  */
 static void pshare_scan_cool(struct pshare_region *r, pgoff_t ppn,
 			     struct page *page)
 {
 	unsigned long rec = pshare_frame_rec(page);
 
-	if (!READ_ONCE(pshare_smart_scan) || (rec & PSHARE_REC_COLD) ||
+	if (!READ_ONCE(pshare_smart_scan) ||
+	    (rec & (PSHARE_REC_COLD | PSHARE_REC_HELD)) ||
 	    pshare_frame_shared(page) || xa_load(&r->pmap, ppn) != page)
 		return;
-	if (pshare_pmap_unmap(r, ppn, page))
-		pshare_frame_set_rec(page, rec | PSHARE_REC_COLD);
+	rec |= pshare_pmap_unmap(r, ppn, page) ? PSHARE_REC_COLD :
+						 PSHARE_REC_HELD;
+	pshare_frame_set_rec(page, rec);
 }
 
 /*
