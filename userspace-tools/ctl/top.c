@@ -87,8 +87,10 @@ static void top_screen(const struct status *a, struct status *b,
 	       hpages(h[3], 32, d.saved),
 	       ratio_str(h[4], 32, d.sharing_ratio),
 	       hpages(h[5], 32, d.zero), hpages(h[6], 32, d.paged));
-	printf("scanner run %llu: scanned/s %.0f  full_scans %llu  merged %+lld  hinted %llu  hint_hits %llu  stale_hints %llu  false_matches %llu  merge_busy %llu\n",
+	printf("scanner run %llu: scanned/s %.0f  skipped/s %.0f cold, %.0f volatile  full_scans %llu  merged %+lld  hinted %llu  hint_hits %llu  stale_hints %llu  false_matches %llu  merge_busy %llu\n",
 	       sysfs_num(b, "run", 0), sysfs_rate(a, b, "pages_scanned"),
+	       sysfs_rate(a, b, "skipped_unchanged"),
+	       sysfs_rate(a, b, "skipped_volatile"),
 	       sysfs_num(b, "full_scans", 0),
 	       sysfs_delta(a, b, "pages_sharing"),
 	       sysfs_num(b, "pages_hinted", 0), sysfs_num(b, "hint_hits", 0),
@@ -158,6 +160,10 @@ static void rates_json(struct json_writer *w, const struct status *a,
 	jw_begin_object(w);
 	jw_double_field(w, "scanned_per_s", sysfs_rate(a, b, "pages_scanned"),
 			1);
+	jw_double_field(w, "skipped_cold_per_s",
+			sysfs_rate(a, b, "skipped_unchanged"), 1);
+	jw_double_field(w, "skipped_volatile_per_s",
+			sysfs_rate(a, b, "skipped_volatile"), 1);
 	jw_s64_field(w, "merged", sysfs_delta(a, b, "pages_sharing"));
 	jw_double_field(w, "cow_breaks_per_s", sysfs_rate(a, b, "cow_breaks"),
 			1);
@@ -320,6 +326,8 @@ const struct psharectl_cmd psharectl_top_cmd = {
 "\n"
 "Reads the module every interval and shows what changed:\n"
 "  scanned/s  pages the scanner hashed per second (pages_scanned)\n"
+"  skipped/s  visits smart_scan skipped per second: cold pages (not\n"
+"             written since found unchanged) and volatile ones\n"
 "  merged     change of pages_sharing over the interval (negative when\n"
 "             shared pages were broken, freed or unmerged)\n"
 "  cow/s      copy-on-write breaks per second\n"
