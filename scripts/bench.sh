@@ -22,7 +22,8 @@
 # (repetitions, default 5), BENCH_SHARING_MIB (size for sharing_bench,
 # default 64), KERNEL (any tested kernel: stock, lts, newest or debug;
 # default stock), and for the real
-# guests BENCH_GUESTS, BENCH_GUEST_MIB, GUEST_FILL_MIB, BENCH_SETTLE and
+# guests BENCH_GUESTS, BENCH_GUEST_MIB, GUEST_FILL_MIB, BENCH_SETTLE,
+# BENCH_SCAN_TARGET, BENCH_CHURN_MIB and
 # BENCH_THP (see scripts/guest/bench-guests.sh; BENCH_GUESTS=0 leaves the
 # real guests out), passed into the VM.
 
@@ -40,7 +41,7 @@ make -s -C "$top/bench" || die "building bench/ failed"
 guests=${BENCH_GUESTS:-3}
 # The real-guest settings that are set, as assignments for the VM's shell.
 guest_env="BENCH_GUESTS=$guests"
-for v in BENCH_GUEST_MIB GUEST_FILL_MIB BENCH_SETTLE BENCH_THP; do
+for v in BENCH_GUEST_MIB GUEST_FILL_MIB BENCH_SETTLE BENCH_SCAN_TARGET BENCH_CHURN_MIB BENCH_THP; do
 	val=${!v:-}
 	[ -z "$val" ] && continue
 	[[ $val =~ ^[a-z0-9]+$ ]] || die "$v=$val: expected a number or a word"
