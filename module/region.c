@@ -326,9 +326,9 @@ void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c)
  * @r: the region
  *
  * For the statistics: with no mapping and no open file a region is an
- * orphan. Takes i_mmap_rwsem for reading, so the caller may hold
- * pshare_regions_lock (page-out takes it below that too) but no frame
- * lock held across an unmap.
+ * orphan. Takes i_mmap_rwsem for reading, as page-out does under
+ * r->paging_lock (pshare_ppn_mlocked()); debugfs' table calls it under
+ * pshare_regions_lock, which comes before r->paging_lock (pmap.c).
  */
 unsigned long pshare_region_mappings(struct pshare_region *r)
 {
