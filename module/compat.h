@@ -341,6 +341,16 @@ static inline struct kobject *pshare_mm_kobj_get(void)
  *   page->__folio_index"): the key of a shared frame is kept in its
  *   folio's ->index (pshare.h), which every supported kernel has.
  * - zero_user() is gone in 7.x: memzero_page(), in every supported kernel.
+ * - vma_alloc_folio() lost its hugepage argument after 6.12 (7.x takes
+ *   gfp, order, vma, addr). Frames are order 0: alloc_page_vma(gfp, vma,
+ *   addr), a header inline over it with the same arguments on every
+ *   supported kernel, allocates under a VMA's memory policy.
+ * - The shared memory policy helpers that shmem's ->set_policy and
+ *   ->get_policy use (mpol_set_shared_policy(), mpol_shared_policy_lookup(),
+ *   mpol_shared_policy_init()) are not exported on 6.1 and 6.12, and 7.x
+ *   exports them to kvm.ko alone. pshare's VMAs have neither operation, so
+ *   mbind() keeps the policy in the VMA (vma->vm_policy): it holds for the
+ *   mapping it was set on, not for the file (admin guide, "NUMA").
  * - inode->i_ino is a u64 in 7.x: it is printed as one on every kernel.
  * - f_op->mmap_prepare (6.16, c84bf6dd2b83) is the preferred mmap hook in
  *   7.2, but ->mmap is still supported there and not deprecated. pshare's

@@ -10,8 +10,8 @@
  * regions:	one line per region: ino, then the statistics of
  *		PSHARE_IOC_REGION_STATS named as in struct
  *		pshare_region_stats (PSHARE_REGION_STATS_FIELDS: size
- *		pages_private ... paged_in), then the file name; the first
- *		line names the columns
+ *		pages_private ... paged_in mappings files_open), then the file
+ *		name; the first line names the columns
  * table:	the sharing hash table: size, load, metadata bytes and the
  *		probe-distance histogram (how far lookups walk)
  * hash_bits:	bits of the content hash kept (64); fewer force collisions,
@@ -64,10 +64,11 @@ static int pshare_regions_show(struct seq_file *m, void *v)
 	const struct pshare_stats_column *col;
 	struct pshare_region *r;
 
-	/* The list names every field from size up to reserved, once. */
+	/* The list names every field but reserved from size on, once. */
 	BUILD_BUG_ON(ARRAY_SIZE(pshare_stats_columns) * sizeof(__u64) !=
-		     offsetof(struct pshare_region_stats, reserved) -
-		     offsetof(struct pshare_region_stats, size));
+		     sizeof(struct pshare_region_stats) -
+		     offsetof(struct pshare_region_stats, size) -
+		     sizeof_field(struct pshare_region_stats, reserved));
 	seq_puts(m, "ino");
 	for (col = pshare_stats_columns;
 	     col < pshare_stats_columns + ARRAY_SIZE(pshare_stats_columns); col++)

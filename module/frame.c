@@ -43,20 +43,26 @@ atomic_t pshare_frame_alloc_fail = ATOMIC_INIT(0);
 
 /*
  * pshare_frame_alloc - a new frame, locked, used by one PPN
+ * @vmf: the fault the frame is for, or NULL outside the fault path
  *
- * The frame is charged to the memory cgroup of the current task (the one
- * that faults or writes), so a cgroup limit on QEMU holds for guest RAM.
- * The caller fills it, then publishes it in the pmap; it returns with two
- * references: the pmap's and the caller's.
+ * The frame comes from where the memory policy of the fault's VMA says
+ * (mbind(), as QEMU's host-nodes and libvirt's numatune set it), or
+ * without a fault from where the current task's policy says (read(2),
+ * write(2), page-in). It is charged to the memory cgroup of the current
+ * task (the one that faults or writes), so a cgroup limit on QEMU holds
+ * for guest RAM. The caller fills it, then publishes it in the pmap; it
+ * returns with two references: the pmap's and the caller's.
  */
-struct page *pshare_frame_alloc(void)
+struct page *pshare_frame_alloc(const struct vm_fault *vmf)
 {
+	const gfp_t gfp = GFP_HIGHUSER | __GFP_ACCOUNT;
 	struct page *page;
 
 	if (unlikely(atomic_read(&pshare_frame_alloc_fail)) &&
 	    atomic_dec_if_positive(&pshare_frame_alloc_fail) >= 0)
 		return NULL;
-	page = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT);
+	page = vmf ? alloc_page_vma(gfp, vmf->vma, vmf->address) :
+		     alloc_page(gfp);
 	if (!page)
 		return NULL;
 	__SetPageLocked(page);	/* not visible to anyone yet */

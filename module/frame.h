@@ -16,7 +16,7 @@ int pshare_frame_init(void);
 void pshare_frame_exit(void);
 
 extern atomic_t pshare_frame_alloc_fail;
-struct page *pshare_frame_alloc(void);
+struct page *pshare_frame_alloc(const struct vm_fault *vmf);
 void pshare_frame_discard(struct page *page);
 void pshare_frame_unuse(struct pshare_region *r, struct page *page,
 			enum pshare_count to);

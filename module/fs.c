@@ -285,9 +285,26 @@ static long pshare_fallocate(struct file *file, int mode, loff_t offset,
 	return err;
 }
 
+/* Open files are counted for the statistics (an orphan has none). */
+static int pshare_file_open(struct inode *inode, struct file *file)
+{
+	int err = generic_file_open(inode, file);
+
+	if (!err)
+		atomic_inc(&pshare_region(inode)->files_open);
+	return err;
+}
+
+static int pshare_file_release(struct inode *inode, struct file *file)
+{
+	atomic_dec(&pshare_region(inode)->files_open);
+	return 0;
+}
+
 static const struct file_operations pshare_file_ops = {
 	.owner		= THIS_MODULE,
-	.open		= generic_file_open,
+	.open		= pshare_file_open,
+	.release	= pshare_file_release,
 	.llseek		= generic_file_llseek,
 	.read_iter	= pshare_read_iter,
 	.write_iter	= pshare_write_iter,

@@ -83,7 +83,8 @@ static long pshare_ioctl_api(void __user *uarg)
 	api.features = PSHARE_FEATURE_REGION_STATS | PSHARE_FEATURE_ZERO_FRAME |
 		       PSHARE_FEATURE_SHARING | PSHARE_FEATURE_DOMAINS |
 		       PSHARE_FEATURE_POLICY | PSHARE_FEATURE_SAMPLING |
-		       PSHARE_FEATURE_PAGING | PSHARE_FEATURE_NOSHARE;
+		       PSHARE_FEATURE_PAGING | PSHARE_FEATURE_NOSHARE |
+		       PSHARE_FEATURE_REGION_USERS;
 	return pshare_copy_result(uarg, &api, sizeof(api), api.argsz);
 }
 

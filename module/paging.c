@@ -189,7 +189,7 @@ struct page *pshare_page_in(struct pshare_region *r, pgoff_t ppn)
 		WARN_ON_ONCE(1);
 		return ERR_PTR(-EIO);
 	}
-	page = pshare_frame_alloc();
+	page = pshare_frame_alloc(NULL);
 	if (!page) {
 		page = ERR_PTR(-ENOMEM);
 		goto out;

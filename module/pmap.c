@@ -194,13 +194,15 @@ struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn)
  * installing a PTE of the zero frame for @ppn holds it from its check of
  * the entry until the PTE is in place, so once the change is made under
  * the lock, every such PTE exists and the unmap below removes it; a later
- * fault sees the new entry. Returns the new frame locked and referenced,
- * NULL when @ppn is no longer a zero entry (look again), or
- * ERR_PTR(-ENOMEM).
+ * fault sees the new entry. @vmf is the fault, or NULL (its VMA's memory
+ * policy places the frame: pshare_frame_alloc()). Returns the new frame
+ * locked and referenced, NULL when @ppn is no longer a zero entry (look
+ * again), or ERR_PTR(-ENOMEM).
  */
-static struct page *pshare_zero_break(struct pshare_region *r, pgoff_t ppn)
+static struct page *pshare_zero_break(struct pshare_region *r, pgoff_t ppn,
+				      const struct vm_fault *vmf)
 {
-	struct page *new = pshare_frame_alloc();
+	struct page *new = pshare_frame_alloc(vmf);
 	void *prev;
 
 	if (!new)
@@ -243,17 +245,19 @@ static void pshare_share_take_back(struct pshare_region *r, struct page *page)
  * back as it is, or the entry has moved on: then ERR_PTR(-EAGAIN) tells
  * the caller to look again. Returns the PPN's private frame locked and
  * referenced; @old is unlocked and the caller's reference dropped unless
- * @old itself is returned, and on every error.
+ * @old itself is returned, and on every error. @vmf as for
+ * pshare_zero_break().
  */
 static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
-				     struct page *old)
+				     struct page *old,
+				     const struct vm_fault *vmf)
 {
 	struct address_space *mapping = r->vfs_inode.i_mapping;
 	struct page *new;
 	void *prev;
 
 	unlock_page(old);
-	new = pshare_frame_alloc();
+	new = pshare_frame_alloc(vmf);
 	if (!new) {
 		put_page(old);
 		return ERR_PTR(-ENOMEM);
@@ -301,6 +305,8 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
  * @r: the region
  * @ppn: the PPN
  * @page: its frame, locked and referenced
+ * @vmf: the fault that writes, whose VMA's memory policy places a copy;
+ *	NULL outside a fault (the current task's policy)
  *
  * @page is not the zero frame (pshare_zero_break() handles zero entries).
  * A private frame is returned as it is, and the scanner told that it is
@@ -311,7 +317,7 @@ static struct page *pshare_cow_break(struct pshare_region *r, pgoff_t ppn,
  * error. ERR_PTR(-EAGAIN): the PPN's entry changed meanwhile, look again.
  */
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
-				 struct page *page)
+				 struct page *page, const struct vm_fault *vmf)
 {
 	if (WARN_ON_ONCE(pshare_is_zero(page))) {
 		unlock_page(page);
@@ -326,7 +332,7 @@ struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
 		pshare_share_take_back(r, page);
 		return page;
 	}
-	return pshare_cow_break(r, ppn, page);
+	return pshare_cow_break(r, ppn, page, vmf);
 }
 
 /*
@@ -370,11 +376,13 @@ static struct page *pshare_hole_zero(struct pshare_region *r, pgoff_t ppn)
  *
  * Returns the frame locked and referenced, NULL when the PPN is no longer
  * a hole, or an ERR_PTR. The only lock held across the allocations is the
- * new frame's own, which nobody else can reach yet.
+ * new frame's own, which nobody else can reach yet. @vmf as for
+ * pshare_zero_break().
  */
-static struct page *pshare_hole_fill(struct pshare_region *r, pgoff_t ppn)
+static struct page *pshare_hole_fill(struct pshare_region *r, pgoff_t ppn,
+				     const struct vm_fault *vmf)
 {
-	struct page *page = pshare_frame_alloc();
+	struct page *page = pshare_frame_alloc(vmf);
 	void *old;
 
 	if (!page)
@@ -396,12 +404,14 @@ static struct page *pshare_hole_fill(struct pshare_region *r, pgoff_t ppn)
  *	copied first (a copy-on-write break). Without @write a hole becomes a
  *	zero entry, except in a noshare region, where every frame returned
  *	is private to @ppn, as for a write.
+ * @vmf: the fault, or NULL for read(2) and write(2): where new frames
+ *	come from (pshare_frame_alloc())
  *
  * The caller holds invalidate_lock (shared is enough) and has checked that
  * @ppn is inside the region, or is extending it under i_rwsem.
  */
 static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
-				     bool write)
+				     bool write, const struct vm_fault *vmf)
 {
 	struct page *page;
 
@@ -412,7 +422,7 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 
 	for (;;) {
 		if (write && xa_load(&r->pmap, ppn) == PSHARE_ZERO_ENTRY) {
-			page = pshare_zero_break(r, ppn);
+			page = pshare_zero_break(r, ppn, vmf);
 			if (page)
 				return page;
 			continue;
@@ -427,14 +437,15 @@ static struct page *pshare_frame_get(struct pshare_region *r, pgoff_t ppn,
 			continue;
 		}
 		if (!page)
-			page = write ? pshare_hole_fill(r, ppn) : pshare_hole_zero(r, ppn);
+			page = write ? pshare_hole_fill(r, ppn, vmf) :
+				       pshare_hole_zero(r, ppn);
 		if (IS_ERR(page))
 			return page;
 		if (!page)
 			continue;	/* somebody filled the hole first */
 		if (!write)
 			return page;
-		page = pshare_make_private(r, ppn, page);
+		page = pshare_make_private(r, ppn, page, vmf);
 		if (page != ERR_PTR(-EAGAIN))
 			return page;
 	}
@@ -555,7 +566,7 @@ static int pshare_zero_partial(struct pshare_region *r, loff_t pos, size_t len)
 			put_page(page);
 			return 0;
 		}
-		page = pshare_make_private(r, ppn, page);
+		page = pshare_make_private(r, ppn, page, NULL);
 	} while (page == ERR_PTR(-EAGAIN));
 	if (IS_ERR(page))
 		return PTR_ERR(page);
@@ -656,7 +667,7 @@ ssize_t pshare_region_write(struct pshare_region *r, loff_t pos,
 			break;
 		}
 		filemap_invalidate_lock_shared(mapping);
-		page = pshare_frame_get(r, pos >> PAGE_SHIFT, true);
+		page = pshare_frame_get(r, pos >> PAGE_SHIFT, true, NULL);
 		if (IS_ERR(page)) {
 			filemap_invalidate_unlock_shared(mapping);
 			err = PTR_ERR(page);
@@ -847,7 +858,8 @@ static vm_fault_t pshare_fault(struct vm_fault *vmf)
 			filemap_invalidate_unlock_shared(mapping);
 			return VM_FAULT_SIGBUS;
 		}
-		page = pshare_frame_get(r, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE);
+		page = pshare_frame_get(r, vmf->pgoff,
+					vmf->flags & FAULT_FLAG_WRITE, vmf);
 		if (!IS_ERR(page))
 			break;
 		filemap_invalidate_unlock_shared(mapping);
@@ -889,7 +901,7 @@ static vm_fault_t __pshare_page_mkwrite(struct vm_fault *vmf,
 		 * (or about to be, by whoever moved the entry on) and the
 		 * retried fault maps what the entry holds then.
 		 */
-		new = pshare_zero_break(r, vmf->pgoff);
+		new = pshare_zero_break(r, vmf->pgoff, vmf);
 		if (IS_ERR(new)) {
 			ret = vmf_error(PTR_ERR(new));
 		} else if (new) {
@@ -904,7 +916,7 @@ static vm_fault_t __pshare_page_mkwrite(struct vm_fault *vmf,
 		goto out;
 	}
 	get_page(page);		/* a copy-on-write break drops it */
-	new = pshare_make_private(r, vmf->pgoff, page);
+	new = pshare_make_private(r, vmf->pgoff, page, vmf);
 	if (new == ERR_PTR(-EAGAIN)) {
 		/* The entry moved on: the retried fault maps the new one. */
 	} else if (IS_ERR(new)) {

@@ -25,6 +25,6 @@ int pshare_region_punch(struct pshare_region *r, loff_t pos, loff_t len);
 
 struct page *pshare_entry_lock(struct pshare_region *r, pgoff_t ppn);
 struct page *pshare_make_private(struct pshare_region *r, pgoff_t ppn,
-				 struct page *page);
+				 struct page *page, const struct vm_fault *vmf);
 
 #endif /* _PSHARE_PMAP_H */

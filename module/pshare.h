@@ -78,6 +78,9 @@ struct pshare_sample {
  * @reclaim_cursor:	where page-out resumes, under @paging_lock
  * @moves_begun:	page moves between two of the page counters begun,
  * @moves_done:		and finished (pshare_move_begin())
+ * @files_open:		open files of the region (pshare_file_open()),
+ *			for the statistics: a region with no open file and
+ *			no mapping is an orphan
  * @node:		on pshare_regions, under pshare_regions_lock
  * @vfs_inode:		the inode of the region file
  *
@@ -110,6 +113,7 @@ struct pshare_region {
 	pgoff_t reclaim_cursor;
 	atomic_long_t moves_begun;
 	atomic_long_t moves_done;
+	atomic_t files_open;
 	struct list_head node;
 	struct inode vfs_inode;
 };

@@ -223,6 +223,8 @@ void pshare_region_snapshot(struct pshare_region *r,
 	st->active_current = pshare_active_current(r);
 	st->paged_out = atomic_long_read(&r->paged_out);
 	st->paged_in = atomic_long_read(&r->paged_in);
+	st->mappings = pshare_region_mappings(r);
+	st->files_open = atomic_read(&r->files_open);
 }
 
 /*

@@ -24,6 +24,7 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/sched.h>
+#include <linux/rbtree.h>
 #include <linux/string.h>
 
 #include "hash.h"
@@ -72,6 +73,7 @@ void pshare_region_init(struct pshare_region *r)
 	r->reclaim_cursor = 0;
 	atomic_long_set(&r->moves_begun, 0);
 	atomic_long_set(&r->moves_done, 0);
+	atomic_set(&r->files_open, 0);
 	INIT_LIST_HEAD(&r->node);
 }
 
@@ -317,4 +319,26 @@ void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c)
 		else
 			schedule_timeout_uninterruptible(1);
 	}
+}
+
+/**
+ * pshare_region_mappings - how many VMAs map @r's file
+ * @r: the region
+ *
+ * For the statistics: with no mapping and no open file a region is an
+ * orphan. Takes i_mmap_rwsem for reading, as page-out does under
+ * r->paging_lock (pshare_ppn_mlocked()); debugfs' table calls it under
+ * pshare_regions_lock, which comes before r->paging_lock (pmap.c).
+ */
+unsigned long pshare_region_mappings(struct pshare_region *r)
+{
+	struct address_space *mapping = r->vfs_inode.i_mapping;
+	struct rb_node *node;
+	unsigned long n = 0;
+
+	i_mmap_lock_read(mapping);
+	for (node = rb_first_cached(&mapping->i_mmap); node; node = rb_next(node))
+		n++;
+	i_mmap_unlock_read(mapping);
+	return n;
 }

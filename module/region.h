@@ -59,5 +59,6 @@ static inline enum pshare_count pshare_frame_count(struct page *page)
 void pshare_account_move(struct pshare_region *r, enum pshare_count from,
 			 enum pshare_count to);
 void pshare_region_counts(struct pshare_region *r, struct pshare_counts *c);
+unsigned long pshare_region_mappings(struct pshare_region *r);
 
 #endif /* _PSHARE_REGION_H */

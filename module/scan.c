@@ -602,7 +602,7 @@ again:
 		if (!page)
 			continue;
 		if (!pshare_is_zero(page) && pshare_frame_shared(page)) {
-			page = pshare_make_private(r, ppn, page);
+			page = pshare_make_private(r, ppn, page, NULL);
 			if (page == ERR_PTR(-EAGAIN))
 				goto again;
 			if (IS_ERR(page)) {

@@ -28,7 +28,10 @@
 # PSHARE_VM_SMP and PSHARE_VM_ACCEL (QEMU's -cpu, -smp and -accel; see
 # "The emulated CPU" below before changing them), PSHARE_VM_QEMU (the QEMU
 # command, word-split; default "trixie": Debian 13's, scripts/vm-qemu.sh;
-# "host": this machine's qemu-system-x86_64).
+# "host": this machine's qemu-system-x86_64), PSHARE_VM_NUMA (a number of
+# emulated NUMA nodes, 2 or more: the memory is split evenly between them
+# and the vCPUs, a multiple of that number, make one socket a node; unset
+# or 1: no NUMA topology).
 
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -262,15 +265,44 @@ vm_accel=${PSHARE_VM_ACCEL:-tcg}
 vm_qemu=$(vm_qemu_cmd) ||
 	die "no QEMU for the test VM: Debian 13's needs scripts/vm-qemu.sh, which failed (PSHARE_VM_QEMU=host: this machine's)"
 read -ra qemu <<<"$vm_qemu"
-qemu+=(-accel "$vm_accel" -cpu "$vm_cpu" -smp "$vm_smp" -m "$mem"
+
+# Emulated NUMA nodes: one RAM backend per node, the last one taking what
+# an even split leaves over, and one socket of vCPUs per node. The vCPUs of
+# one socket share a last-level cache: split between two nodes they would
+# make the kernel warn ("llc-sibling ... is not on the same node"), which
+# panic_on_warn makes a panic.
+vm_numa=${PSHARE_VM_NUMA:-1}
+case $vm_numa in
+'' | *[!0-9]*) die "PSHARE_VM_NUMA must be a number of nodes, not '$vm_numa'" ;;
+esac
+vm_smp_arg=$vm_smp
+numa_args=()
+if [ "$vm_numa" -gt 1 ]; then
+	case $vm_smp in
+	'' | *[!0-9]*) die "PSHARE_VM_NUMA needs a plain number of vCPUs in PSHARE_VM_SMP, not '$vm_smp'" ;;
+	esac
+	[ $((vm_smp % vm_numa)) -eq 0 ] ||
+		die "PSHARE_VM_NUMA=$vm_numa needs a multiple of $vm_numa vCPUs (PSHARE_VM_SMP=$vm_smp)"
+	[ $((mem / vm_numa)) -ge 256 ] || die "PSHARE_VM_NUMA=$vm_numa leaves less than 256 MiB a node of --mem $mem"
+	vm_smp_arg="$vm_smp,sockets=$vm_numa,cores=$((vm_smp / vm_numa)),threads=1"
+	for ((node = 0; node < vm_numa; node++)); do
+		size=$((mem / vm_numa))
+		[ $node -eq $((vm_numa - 1)) ] && size=$((mem - size * (vm_numa - 1)))
+		numa_args+=(-object "memory-backend-ram,id=numa$node,size=${size}M"
+			-numa "node,nodeid=$node,memdev=numa$node"
+			-numa "cpu,node-id=$node,socket-id=$node")
+	done
+fi
+
+qemu+=(-accel "$vm_accel" -cpu "$vm_cpu" -smp "$vm_smp_arg" -m "$mem"
 	-nographic -no-reboot
 	-kernel "$bzimage" -initrd "$initrd" -append "$append"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$build/vm-out,mount_tag=vmout,security_model=none,multidevs=remap"
 	-virtfs "local,path=$PSHARE_TOP,mount_tag=worktree,security_model=none,readonly=on,multidevs=remap"
-	${PSHARE_VM_QEMU_ARGS:-})
+	"${numa_args[@]}" ${PSHARE_VM_QEMU_ARGS:-})
 
-note "booting the $kernel kernel ($kver), timeout ${timeout}s, console log $log"
+note "booting the $kernel kernel ($kver), timeout ${timeout}s, $vm_numa NUMA node(s), console log $log"
 start=$(date +%s)
 set +e
 timeout --foreground -k 10 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tee "$log"

@@ -34,6 +34,13 @@ static const size_t fz_cmd_size[C_NCMDS] = {
 	sizeof(struct pshare_region_backing),
 };
 
+/* The size of each struct's first version: argsz below it is EINVAL. */
+static const size_t fz_cmd_minsz[C_NCMDS] = {
+	sizeof(struct pshare_api), offsetof(struct pshare_region_stats, mappings),
+	sizeof(struct pshare_region_domain), sizeof(struct pshare_region_policy),
+	sizeof(struct pshare_region_backing),
+};
+
 /* A random 64-bit value, biased towards the interesting ones. */
 static uint64_t fz_value(struct fz_thread *t)
 {
@@ -145,7 +152,7 @@ static void fz_ioctl(struct fz_thread *t, unsigned char *buf)
 		ksize = fz_cmd_size[c];
 		switch (below(t, 8)) {
 		case 0:
-			argsz = below(t, ksize);		/* too small */
+			argsz = below(t, fz_cmd_minsz[c]);	/* too small */
 			break;
 		case 1:
 			argsz = 4097 + below(t, 1 << 20);	/* too large */
@@ -231,7 +238,7 @@ static void fz_ioctl(struct fz_thread *t, unsigned char *buf)
 		expect = ENOTTY;
 	} else if (!arg || arg == (unsigned char *)0xffff888000000000UL) {
 		expect = EFAULT;
-	} else if (argsz < ksize || argsz > 4096) {
+	} else if (argsz < fz_cmd_minsz[c] || argsz > 4096) {
 		expect = EINVAL;
 	} else if (arg + argsz > buf + ARGBUF) {
 		/* The unknown tail is checked first: nonzero before the fault. */

@@ -33,7 +33,8 @@ FIXTURE_TEARDOWN(ioc)
 struct ioc_kind {
 	const char *name;
 	unsigned long cmd;
-	size_t size;		/* sizeof the struct (its first version) */
+	size_t size;		/* sizeof the struct */
+	size_t minsz;		/* the size of its first version */
 	size_t out_off;		/* outputs pre-filled with a pattern: */
 	size_t out_len;		/* [out_off, out_off + out_len) */
 	size_t rsv_off;		/* a reserved input that must be zero */
@@ -43,6 +44,7 @@ static const struct ioc_kind api_kind = {
 	.name = "API",
 	.cmd = PSHARE_IOC_API,
 	.size = sizeof(struct pshare_api),
+	.minsz = sizeof(struct pshare_api),
 	.out_off = offsetof(struct pshare_api, version),
 	.out_len = 4,
 	.rsv_off = offsetof(struct pshare_api, reserved),
@@ -52,6 +54,7 @@ static const struct ioc_kind stats_kind = {
 	.name = "REGION_STATS",
 	.cmd = PSHARE_IOC_REGION_STATS,
 	.size = sizeof(struct pshare_region_stats),
+	.minsz = offsetof(struct pshare_region_stats, mappings),
 	.out_off = offsetof(struct pshare_region_stats, size),
 	.out_len = offsetof(struct pshare_region_stats, reserved) -
 		   offsetof(struct pshare_region_stats, size),
@@ -108,11 +111,11 @@ static void check_arg_errors(struct __test_metadata *_metadata, int dev,
 	*argsz = 8;
 	ioc_expect_err(_metadata, dev, k, buf, EINVAL, "argsz 8");
 	ioc_init(k, buf, fd);
-	*argsz = k->size - 1;
-	ioc_expect_err(_metadata, dev, k, buf, EINVAL, "argsz size-1");
+	*argsz = k->minsz - 1;
+	ioc_expect_err(_metadata, dev, k, buf, EINVAL, "argsz first size-1");
 	ioc_init(k, buf, fd);
-	*argsz = k->size - 8;
-	ioc_expect_err(_metadata, dev, k, buf, EINVAL, "argsz size-8");
+	*argsz = k->minsz - 8;
+	ioc_expect_err(_metadata, dev, k, buf, EINVAL, "argsz first size-8");
 
 	ioc_init(k, buf, fd);
 	*flags = 1;
@@ -218,6 +221,8 @@ TEST_F(ioc, api_version_features)
 		TH_LOG("PSHARE_IOC_API: %s", strerror(errno));
 	EXPECT_EQ(PSHARE_API_VERSION, a.version);
 	EXPECT_TRUE(a.features & PSHARE_FEATURE_REGION_STATS)
+		TH_LOG("features %#llx", (unsigned long long)a.features);
+	EXPECT_TRUE(a.features & PSHARE_FEATURE_REGION_USERS)
 		TH_LOG("features %#llx", (unsigned long long)a.features);
 	EXPECT_EQ(sizeof(a), a.argsz);
 	EXPECT_EQ(0, a.flags);
@@ -348,13 +353,44 @@ TEST_F(ioc, region_stats_fields)
 	}
 	EXPECT_EQ(sizeof(s), s.argsz);
 	EXPECT_EQ(self->r.fd, s.fd);
+	/* Unmapped now; the fixture's fd is the one open file. */
+	EXPECT_EQ(0, s.mappings);
+	EXPECT_EQ(1, s.files_open);
 
 	/* An O_RDONLY region fd is enough. */
 	rofd = open(self->r.path, O_RDONLY);
 	ASSERT_LE(0, rofd);
 	PS_STATS(self->dev, rofd, &s);
 	EXPECT_EQ(3, s.pages_private);
+	EXPECT_EQ(2, s.files_open);
 	close(rofd);
+
+	/* A mapping counts, and keeps its file open after close(). */
+	rofd = open(self->r.path, O_RDONLY);
+	ASSERT_LE(0, rofd);
+	m = mmap(NULL, PS_PAGE, PROT_READ, MAP_SHARED, rofd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	close(rofd);
+	PS_STATS(self->dev, self->r.fd, &s);
+	EXPECT_EQ(1, s.mappings);
+	EXPECT_EQ(2, s.files_open);
+	munmap(m, PS_PAGE);
+	PS_STATS(self->dev, self->r.fd, &s);
+	EXPECT_EQ(0, s.mappings);
+	EXPECT_EQ(1, s.files_open);
+
+	/* A caller of the first version gets nothing past its size. */
+	memset(&s, 0xa5, sizeof(s));
+	s.argsz = offsetof(struct pshare_region_stats, mappings);
+	s.flags = 0;
+	s.fd = self->r.fd;
+	s.reserved0 = 0;
+	memset(s.reserved, 0, sizeof(s.reserved));
+	ASSERT_EQ(0, ioctl(self->dev, PSHARE_IOC_REGION_STATS, &s))
+		TH_LOG("REGION_STATS, first-version size: %s", strerror(errno));
+	EXPECT_EQ(3, s.pages_private);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, s.mappings);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, s.files_open);
 
 	/* A fresh region is all zeros but its size. */
 	ASSERT_EQ(0, ftruncate(self->r.fd, 0));

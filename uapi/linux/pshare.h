@@ -33,6 +33,7 @@
 #define PSHARE_FEATURE_SAMPLING		(1ULL << 5)	/* active memory estimates */
 #define PSHARE_FEATURE_PAGING		(1ULL << 6)	/* PSHARE_IOC_REGION_SET_BACKING */
 #define PSHARE_FEATURE_NOSHARE		(1ULL << 7)	/* the noshare mount option */
+#define PSHARE_FEATURE_REGION_USERS	(1ULL << 8)	/* mappings, files_open */
 
 /* A policy value meaning "the default": shares proportional to size, max = size. */
 #define PSHARE_POLICY_DEFAULT		(~0ULL)
@@ -92,6 +93,18 @@ struct pshare_api {
  * @paged_out:		(out) pages written to the backing file, ever
  * @paged_in:		(out) pages read back from it, ever
  * @reserved:		(in) must be 0, (out) zero: room for later versions
+ * @mappings:		(out) mappings (VMAs, in every process) of the
+ *			region file; a mapping split by mprotect() or
+ *			mbind() counts once per piece
+ * @files_open:		(out) open files of the region (opens not yet
+ *			closed; a file a mapping keeps counts), the one
+ *			@fd names included. With no mapping and no open
+ *			file the region is an orphan: nobody uses its
+ *			memory, which stays until the file is removed.
+ *
+ * @mappings and @files_open came after the first version: they need
+ * PSHARE_FEATURE_REGION_USERS. Pass them as 0: an older module refuses
+ * other values of bytes it does not know, and leaves them 0.
  *
  * Errors: -EFAULT bad pointer; -EINVAL argsz too small, unknown flags,
  * nonzero reserved0 or reserved, or nonzero unknown trailing bytes; -EBADF @fd is not open;
@@ -121,18 +134,22 @@ struct pshare_region_stats {
 	__u64 paged_out;
 	__u64 paged_in;
 	__u64 reserved[8];
+	__u64 mappings;
+	__u64 files_open;
 };
 
 /*
- * The (out) fields of struct pshare_region_stats from @size on, in order,
- * each a __u64: X(name) for each, for tools that show them all by name
- * (psharectl, and the columns of debugfs' regions table).
+ * The (out) fields of struct pshare_region_stats, each a __u64, in order:
+ * from @size to @paged_in, then those after @reserved. X(name) for each,
+ * for tools that show them all by name (psharectl, and the columns of
+ * debugfs' regions table).
  */
 #define PSHARE_REGION_STATS_FIELDS(X)					\
 	X(size) X(pages_private) X(pages_zero) X(pages_shared)		\
 	X(cow_breaks) X(domain) X(shares) X(min_pages) X(max_pages)	\
 	X(target_pages) X(active_permille) X(active_fast) X(active_slow)	\
-	X(active_current) X(pages_paged) X(paged_out) X(paged_in)
+	X(active_current) X(pages_paged) X(paged_out) X(paged_in)	\
+	X(mappings) X(files_open)
 
 /**
  * struct pshare_region_domain - move a region to another sharing domain

@@ -30,6 +30,7 @@ static const struct {
 	{ PSHARE_FEATURE_SAMPLING, "sampling", "active memory estimated by sampling" },
 	{ PSHARE_FEATURE_PAGING, "paging", "PSHARE_IOC_REGION_SET_BACKING: paging to a backing file" },
 	{ PSHARE_FEATURE_NOSHARE, "noshare", "the noshare mount option: regions whose pages are never shared" },
+	{ PSHARE_FEATURE_REGION_USERS, "region_users", "mappings and open files in the region statistics (orphans)" },
 };
 
 #define NR_FEATURES ARRAY_SIZE(pshare_features)

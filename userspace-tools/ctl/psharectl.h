@@ -205,6 +205,16 @@ struct region_row {
 	char name[PATH_MAX];
 };
 
+/*
+ * A region nobody maps or has open: its memory stays until its file is
+ * removed (a QEMU killed with its mem-path file still linked). Only
+ * meaningful when the table has the columns (struct status @have_users).
+ */
+static inline bool row_orphan(const struct region_row *r)
+{
+	return !r->st.mappings && !r->st.files_open;
+}
+
 /**
  * struct status - one reading of the module's state
  * @sys:	the files of the sysfs directory, sorted by name
@@ -212,6 +222,8 @@ struct region_row {
  * @rows:	the region table (valid if @have_rows)
  * @nr_rows:	entries in @rows
  * @have_rows:	the debugfs table was read
+ * @have_users:	its rows have mappings and files_open (a module with
+ *		PSHARE_FEATURE_REGION_USERS): orphans can be told
  * @when:	monotonic time of the reading, seconds
  * @why:	why the table was not read, with how to fix it (when it was
  *		wanted and !@have_rows)
@@ -222,6 +234,7 @@ struct status {
 	struct region_row *rows;
 	size_t nr_rows;
 	bool have_rows;
+	bool have_users;
 	double when;
 	char why[PATH_MAX + 256];
 };

@@ -8,7 +8,8 @@
 
 #include "psharectl.h"
 
-static void print_stats_text(const struct pshare_region_stats *rs)
+/* @users: the module fills mappings and files_open. */
+static void print_stats_text(const struct pshare_region_stats *rs, bool users)
 {
 	char h[32];
 
@@ -42,6 +43,10 @@ static void print_stats_text(const struct pshare_region_stats *rs)
 	printf("paged_out:     %llu  paged_in: %llu  (ever)\n",
 	       (unsigned long long)rs->paged_out,
 	       (unsigned long long)rs->paged_in);
+	if (users)
+		printf("mappings:      %llu  files_open: %llu  (this one included)\n",
+		       (unsigned long long)rs->mappings,
+		       (unsigned long long)rs->files_open);
 }
 
 /* The ioctl's (out) fields, by their uapi names. */
@@ -107,7 +112,7 @@ static int cmd_region(const struct psharectl_cmd *cmd, int argc, char **argv)
 	}
 	printf("region:        %s\n", path);
 	print_api_text(&c.api);
-	print_stats_text(&rs);
+	print_stats_text(&rs, c.api.features & PSHARE_FEATURE_REGION_USERS);
 	return finish_output(EXIT_OK);
 }
 
@@ -120,8 +125,9 @@ const struct psharectl_cmd psharectl_region_cmd = {
 "Opens /dev/pshare, negotiates the API (PSHARE_IOC_API) and prints its\n"
 "version and features, then opens FILE read-only and prints the result of\n"
 "PSHARE_IOC_REGION_STATS: memory (private, zero, shared, cow breaks),\n"
-"domain, policy (shares, min, max, target), active estimates and paging\n"
-"counters. Needs root (/dev/pshare is mode 0600).\n"
+"domain, policy (shares, min, max, target), active estimates, paging\n"
+"counters, and the mappings and open files of the region (psharectl's own\n"
+"open of FILE among them). Needs root (/dev/pshare is mode 0600).\n"
 "\n"
 "  -j, --json   one JSON object: file, api, stats\n",
 	.longopts = json_longopts,

@@ -219,10 +219,14 @@ static const struct column columns[] = {
 #undef COLUMN
 };
 
-/* Where each column of the header goes: an offset, or -1 to skip it. */
+/*
+ * Where each column of the header goes: an offset, or -1 to skip it.
+ * @users: the module has the files_open column (and mappings with it).
+ */
 struct layout {
 	long offset[64];
 	size_t n;
+	bool users;
 };
 
 /* Parse the header line; false if it has no ino first and name last. */
@@ -232,6 +236,7 @@ static bool parse_header(char *line, struct layout *l)
 	size_t i;
 
 	l->n = 0;
+	l->users = false;
 	for (tok = strtok_r(line, " \t\r\n", &save); tok;
 	     tok = strtok_r(NULL, " \t\r\n", &save)) {
 		if (!strcmp(tok, "name"))
@@ -240,6 +245,7 @@ static bool parse_header(char *line, struct layout *l)
 		if (l->n == ARRAY_SIZE(l->offset))
 			return false;
 		l->offset[l->n] = -1;
+		l->users |= !strcmp(tok, "files_open");
 		for (i = 0; i < ARRAY_SIZE(columns); i++)
 			if (!strcmp(tok, columns[i].name))
 				l->offset[l->n] = columns[i].offset;
@@ -325,6 +331,7 @@ static int read_regions(struct status *s, bool quiet)
 	}
 	fclose(f);
 	s->have_rows = rc == 0;
+	s->have_users = l.users;
 	return rc;
 }
 
@@ -454,9 +461,11 @@ void sysfs_json(struct json_writer *w, const struct status *s)
 
 /*
  * One row of the region table, every column named as the ioctl names it,
- * but size, which is "size_bytes" here.
+ * but size, which is "size_bytes" here, then "orphan" (null when the
+ * module does not say who uses its regions).
  */
-static void row_json(struct json_writer *w, const struct region_row *r)
+static void row_json(struct json_writer *w, const struct status *s,
+		     const struct region_row *r)
 {
 	unsigned long long v;
 	size_t i;
@@ -468,6 +477,10 @@ static void row_json(struct json_writer *w, const struct region_row *r)
 		jw_u64_field(w, strcmp(columns[i].name, "size") ?
 			     columns[i].name : "size_bytes", v);
 	}
+	if (s->have_users)
+		jw_bool_field(w, "orphan", row_orphan(r));
+	else
+		jw_null_field(w, "orphan");
 	jw_end_object(w);
 }
 
@@ -483,7 +496,7 @@ void rows_json(struct json_writer *w, const struct status *s)
 	jw_name(w, "regions");
 	jw_begin_array(w);
 	for (i = 0; i < s->nr_rows; i++)
-		row_json(w, &s->rows[i]);
+		row_json(w, s, &s->rows[i]);
 	jw_end_array(w);
 }
 

@@ -32,6 +32,33 @@ static void print_region_table(const struct status *s)
 		printf("  (no regions)\n");
 }
 
+/*
+ * The regions nobody maps or has open, with what they hold: their memory
+ * stays until the file is removed.
+ */
+static void print_orphans(const struct status *s)
+{
+	size_t i, n = 0, w = name_width(s, 4);
+	char h[3][32];
+
+	printf("\norphans (no mapping, no open file: memory stays until the file is removed):\n");
+	for (i = 0; i < s->nr_rows; i++) {
+		const struct region_row *r = &s->rows[i];
+
+		if (!row_orphan(r))
+			continue;
+		if (!n++)
+			printf("  %-*s %6s %7s %6s\n", (int)w, "NAME", "SIZE",
+			       "PRIVATE", "PAGED");
+		printf("  %-*.*s %6s %7s %6s\n", (int)w, (int)w, r->name,
+		       human(h[0], 32, r->st.size),
+		       hpages(h[1], 32, r->st.pages_private),
+		       hpages(h[2], 32, r->st.pages_paged));
+	}
+	if (!n)
+		printf("  (none)\n");
+}
+
 /* One derived figure: its name, its value, and what it means. */
 static void derived_line(const char *name, const char *value,
 			 const char *what)
@@ -97,6 +124,8 @@ static void print_status_text(const struct status *s)
 	if (s->have_rows) {
 		printf("\n%s/pshare/regions:\n", debugfs_mnt());
 		print_region_table(s);
+		if (s->have_users)
+			print_orphans(s);
 	}
 	print_derived_text(s);
 }
@@ -161,6 +190,10 @@ const struct psharectl_cmd psharectl_status_cmd = {
 "  TARGET   what the allocator wants it to hold: the balloon target\n"
 "  ACT%     estimated active memory (max of fast, slow, current)\n"
 "  PAGED    pages now in the region's backing file\n"
+"then the orphans: regions that no process maps or has open (a QEMU that\n"
+"was killed while its mem-path file stayed linked), with their size, the\n"
+"memory they hold alone and what is in their backing file; that memory\n"
+"stays until the file is removed (see the admin guide, \"OOM\").\n"
 "then derived figures: held (private + shared frames, what limit_pages\n"
 "bounds), memory saved by sharing (pages_sharing), the sharing ratio\n"
 "(pages_sharing / pages_shared), zero pages, holes, paged-out pages, the\n"
@@ -171,8 +204,9 @@ const struct psharectl_cmd psharectl_status_cmd = {
 "printed and the exit status is 1.\n"
 "\n"
 "  -j, --json   one JSON object: page_size, sysfs (name -> number, string,\n"
-"               or null if unreadable), regions (list with every column,\n"
-"               or null when the table could not be read), derived\n",
+"               or null if unreadable), regions (list with every column\n"
+"               and orphan: true, false, or null from a module that does\n"
+"               not tell; null when the table could not be read), derived\n",
 	.longopts = json_longopts,
 	.shortopts = "j",
 	.nargs = 0,
