@@ -965,10 +965,13 @@ static void report(const struct result *res, double floor_ns,
 	       "# pages_sharing; 'until stopped' includes the %d settling scans.\n"
 	       "# Page visits: KSM 6.1 has no scanned-pages counter, so both sides are\n"
 	       "# compared per full_scans x N; pshare's pages_scanned counts fewer (it does\n"
-	       "# not count PPNs already on shared frames), so its per-counted-page cost is higher.\n"
+	       "# not count PPNs already on shared frames, nor visits smart_scan skipped),\n"
+	       "# so its per-counted-page cost is higher.\n"
 	       "# COW latencies: one timed store per page, after every page was read once\n"
 	       "# and the scanners were stopped; a 'write to unmerged page' may or may not\n"
-	       "# fault (KSM write-protects pages it tried to merge; pshare maps them as before).\n"
+	       "# fault (KSM write-protects pages it tried to merge; pshare's smart_scan\n"
+	       "# leaves the pages it found unchanged mapped read-only, so that it sees\n"
+	       "# their next write: one fault each).\n"
 	       "# KSM merges at most max_page_sharing (%ld) pages per KSM page, pshare has no such cap.\n",
 	       CONV_SCANS, read_long(KSM_SYSFS, "max_page_sharing"));
 }
