@@ -124,9 +124,6 @@ unsigned int pshare_max_pages_to_scan = 30000;
 /* pages_to_scan as set by hand, put back when auto_scan goes off. */
 static unsigned int pshare_manual_pages_to_scan = 100;
 
-/* Counts full passes, for the scanner's records of pages. */
-static u8 pshare_scan_pass;
-
 /* Serializes a scan batch with knob and domain changes. */
 static DEFINE_MUTEX(pshare_scan_mutex);
 
@@ -257,7 +254,7 @@ out:
 /* Passes since the visit @rec records. */
 static unsigned int pshare_rec_age(unsigned long rec)
 {
-	return (u8)(pshare_scan_pass - FIELD_GET(PSHARE_REC_PASS, rec));
+	return (u8)(pshare_share_pass() - FIELD_GET(PSHARE_REC_PASS, rec));
 }
 
 /* Should this visit to the locked private frame @page be skipped? */
@@ -301,7 +298,7 @@ static bool pshare_scan_record(struct page *page, u64 hash)
 	rec = (same ? rec & (PSHARE_REC_COLD | PSHARE_REC_HELD) : 0) |
 	      PSHARE_REC_SEEN |
 	      FIELD_PREP(PSHARE_REC_HASH, (u32)hash) |
-	      FIELD_PREP(PSHARE_REC_PASS, pshare_scan_pass) |
+	      FIELD_PREP(PSHARE_REC_PASS, pshare_share_pass()) |
 	      FIELD_PREP(PSHARE_REC_CHANGED, changed);
 	pshare_frame_set_rec(page, rec);
 	return same;
@@ -411,7 +408,6 @@ static void pshare_scan_regions(unsigned int budget)
 				return;		/* no regions at all */
 			wrapped = true;
 			atomic_long_inc(&pshare_stats.full_scans);
-			pshare_scan_pass++;
 			pshare_share_wrapped();
 			pshare_cursor_id = 0;
 			pshare_cursor_ppn = 0;

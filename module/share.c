@@ -261,6 +261,12 @@ bool pshare_hash_of_zero(u64 hash)
 	return hash == pshare_zero_hash;
 }
 
+/* Full passes so far, modulo 256: the scanner stamps its records with it. */
+u8 pshare_share_pass(void)
+{
+	return pshare_share_gen;
+}
+
 /* The hint value for @ppn of @r, stamped with the current generation. */
 unsigned long pshare_hint_of(struct pshare_region *r, pgoff_t ppn)
 {

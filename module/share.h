@@ -41,6 +41,7 @@ int pshare_hint_add(u64 key, unsigned long val);
 void pshare_hint_replace(u64 key, unsigned long old, unsigned long new);
 void pshare_drop_hints(void);
 void pshare_share_wrapped(void);
+u8 pshare_share_pass(void);
 unsigned long pshare_pages_hinted(void);
 
 #endif /* _PSHARE_SHARE_H */
