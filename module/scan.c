@@ -121,8 +121,8 @@ unsigned int pshare_target_scan_secs = 200;
 unsigned int pshare_min_pages_to_scan = 100;
 unsigned int pshare_max_pages_to_scan = 30000;
 
-/* pages_to_scan as set by hand, put back when auto_scan goes off. */
-static unsigned int pshare_manual_pages_to_scan = 100;
+/* pages_to_scan as set by hand, saved when auto_scan goes on. */
+static unsigned int pshare_manual_pages_to_scan;
 
 /* Serializes a scan batch with knob and domain changes. */
 static DEFINE_MUTEX(pshare_scan_mutex);
