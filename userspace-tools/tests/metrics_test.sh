@@ -52,6 +52,7 @@ pages_hinted 11
 pages_scanned 123456
 skipped_unchanged 777
 max_cpu_percent 10
+min_pages_to_scan 100
 full_scans 4
 hint_hits 9
 stale_hints 2
@@ -103,8 +104,8 @@ families_ok() {
 	END { exit bad }' "$1"
 }
 tap_check "every family has HELP and TYPE, counters end in _total" families_ok "$out"
-tap_check "every global figure is there: 28 families (27 numbers, memory_state)" \
-	[ "$(grep -c '^# TYPE pshare_[a-z_]* ' "$out")" -eq $((28 + 16)) ]
+tap_check "every global figure is there: 29 families (28 numbers, memory_state)" \
+	[ "$(grep -c '^# TYPE pshare_[a-z_]* ' "$out")" -eq $((29 + 16)) ]
 
 tap_check "pages in bytes: pshare_pages_shared_bytes" has "$out" "pshare_pages_shared_bytes $((3 * 4096))"
 tap_check "sharing saved: pshare_pages_sharing_bytes" has "$out" "pshare_pages_sharing_bytes $((7 * 4096))"
@@ -114,6 +115,7 @@ tap_check "paged_out in bytes, a counter" has "$out" "pshare_paged_out_bytes_tot
 tap_check "milliseconds in seconds: pshare_sleep_seconds" has "$out" "pshare_sleep_seconds 0.02"
 tap_check "percent as a ratio: pshare_idle_tax_ratio" has "$out" "pshare_idle_tax_ratio 0.75"
 tap_check "max_cpu_percent as a ratio" has "$out" "pshare_max_cpu_ratio 0.1"
+tap_check "auto_scan's smallest batch" has "$out" "pshare_min_pages_to_scan 100"
 tap_check "skipped_unchanged is a counter" has "$out" "pshare_skipped_unchanged_total 777"
 tap_check "limit in bytes" has "$out" "pshare_limit_bytes $((262144 * 4096))"
 tap_check "memory_state soft is 1" has "$out" 'pshare_memory_state{state="soft"} 1'
