@@ -257,10 +257,9 @@ static unsigned int pshare_rec_age(unsigned long rec)
 	return (u8)(pshare_share_pass() - FIELD_GET(PSHARE_REC_PASS, rec));
 }
 
-/* Should this visit to the locked private frame @page be skipped? */
-static bool pshare_scan_skip(struct page *page)
+/* Should a visit to the private frame whose record is @rec be skipped? */
+static bool pshare_scan_skip(unsigned long rec)
 {
-	unsigned long rec = pshare_frame_rec(page);
 	unsigned int changed = FIELD_GET(PSHARE_REC_CHANGED, rec);
 	unsigned int age = pshare_rec_age(rec);
 
@@ -277,6 +276,30 @@ static bool pshare_scan_skip(struct page *page)
 		return false;
 	atomic_long_inc(&pshare_stats.skipped_volatile);
 	return true;
+}
+
+/*
+ * Does the PPN whose present entry is @entry need a visit? A first look at
+ * its frame, neither referenced nor locked, inside the RCU walk of the
+ * pmap (pshare_scan_walk()): most PPNs of a settled guest are on the zero
+ * frame, on a shared frame, or skipped (cold or volatile), and those then
+ * cost the scanner no atomic operation, no lock and no restart of the walk.
+ * The look can be stale: a frame it saw as private may be taken or freed
+ * meanwhile, and a skip may miss a write that lands at that moment, as if
+ * the visit had come just before it; the next pass sees the page. A visit
+ * checks again under the page lock. As in the page cache's lockless
+ * lookups, RCU keeps the struct page readable even if the frame is freed.
+ */
+static bool pshare_scan_glance(void *entry)
+{
+	struct page *page = entry;
+
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "a glance outside RCU");
+	if (xa_is_value(entry))		/* zero or paged out */
+		return false;
+	if (READ_ONCE(page->private) & PSHARE_FRAME_SHARED)
+		return false;
+	return !pshare_scan_skip(READ_ONCE(page_folio(page)->index));
 }
 
 /*
@@ -341,8 +364,7 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	if (!page)
 		return;
 	pshare_frame_lockdep_acquire();
-	if (pshare_is_zero(page) || pshare_frame_shared(page) ||
-	    pshare_scan_skip(page))
+	if (pshare_is_zero(page) || pshare_frame_shared(page))
 		goto out;
 
 	atomic_long_inc(&pshare_stats.pages_scanned);
@@ -386,15 +408,61 @@ static bool pshare_scan_stopping(void)
 	return current == pshare_scan_thread && kthread_should_stop();
 }
 
+/* Entries walked under one hold of RCU at most. */
+#define PSHARE_WALK_STRIDE	256
+
+/*
+ * Walk the present entries of @r from the cursor on, up to *@budget of
+ * them, and visit those that need it. The walk goes on from one entry to
+ * the next in one RCU section and leaves it only to visit a page, to
+ * reschedule, or at the end of the budget: the pmap is not searched from
+ * its root for every PPN. Returns whether the walk reached the region's
+ * end.
+ */
+static bool pshare_scan_walk(struct pshare_region *r, unsigned int *budget)
+{
+	XA_STATE(xas, &r->pmap, pshare_cursor_ppn);
+	unsigned int stride = 0;
+	bool visit, end = true;
+	unsigned long ppn;
+	void *entry;
+
+	rcu_read_lock();
+	xas_for_each(&xas, entry, ULONG_MAX) {
+		if (xas_retry(&xas, entry))
+			continue;
+		ppn = xas.xa_index;
+		pshare_cursor_ppn = ppn + 1;
+		visit = pshare_scan_glance(entry);
+		--*budget;
+		if (!visit && *budget && ++stride < PSHARE_WALK_STRIDE)
+			continue;
+		stride = 0;
+		xas_pause(&xas);
+		rcu_read_unlock();
+		if (visit)
+			pshare_scan_page(r, ppn);
+		cond_resched();
+		if (!*budget || pshare_scan_stopping()) {
+			end = false;
+			goto out;
+		}
+		rcu_read_lock();
+	}
+	rcu_read_unlock();
+out:
+	return end;
+}
+
 /* Scan up to @budget present entries, inside the region walk. */
 static void pshare_scan_regions(unsigned int budget)
 {
 	bool wrapped = false;
 
 	while (budget) {
-		unsigned long id = pshare_cursor_id, ppn;
+		unsigned long id = pshare_cursor_id;
 		struct pshare_region *r;
-		void *entry;
+		bool end;
 
 		r = pshare_region_get_next(&id);
 		if (id != pshare_cursor_id) {
@@ -414,19 +482,9 @@ static void pshare_scan_regions(unsigned int budget)
 			continue;
 		}
 
-		ppn = pshare_cursor_ppn;
 		/* A noshare region's pages are neither hashed nor merged. */
-		xa_for_each_start(&r->pmap, ppn, entry, pshare_cursor_ppn) {
-			if (r->noshare)
-				break;
-			if (!xa_is_value(entry))
-				pshare_scan_page(r, ppn);
-			pshare_cursor_ppn = ppn + 1;
-			cond_resched();
-			if (!--budget || pshare_scan_stopping())
-				break;
-		}
-		if (budget) {
+		end = r->noshare || pshare_scan_walk(r, &budget);
+		if (end) {
 			pshare_cursor_id++;
 			pshare_cursor_ppn = 0;
 		}
