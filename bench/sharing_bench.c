@@ -68,6 +68,11 @@
 #define POLL_US		100000
 #define SCAN_PAGES	10000
 
+/* Settled passes: at least this many full scans and this long. */
+#define SETTLED_SCANS	3
+#define SETTLED_SECS	2.0
+#define SETTLED_POLL_US	1000
+
 /* Struct sizes on x86-64 Linux 6.1 when /sys/kernel/slab does not say. */
 #define KSM_RMAP_ITEM_BYTES	64
 #define KSM_STABLE_NODE_BYTES	48
@@ -94,6 +99,11 @@ struct result {
 	long cow_breaks;		/* pshare: cow_breaks delta of the merged samples */
 	int nlat[L_NR];
 	double lat_med[L_NR], lat_p90[L_NR];
+	/* settled passes, smart scan as it was [0] and off [1] */
+	int settled[2];			/* measured */
+	long smart;			/* the smart_scan knob, -1: none */
+	double settled_visit_ns[2];	/* scanner CPU ns per page visit */
+	double settled_hashed[2];	/* pages hashed per visit, -1: unknown */
 };
 
 static const char *bench_dir = "/run/pshare";
@@ -494,6 +504,72 @@ static int scanner_converge(struct scanner *s, struct result *r)
 	return 0;
 }
 
+/* Wait until full_scans moves past @from; returns it, or -1 after timeout_s. */
+static long wait_wrap(struct scanner *s, long from, double t0)
+{
+	long fs;
+
+	for (;;) {
+		fs = read_long(s->sysfs, "full_scans");
+		if (fs < 0 || fs != from)
+			return fs;
+		if (bench_now() - t0 > timeout_s)
+			return -1;
+		usleep(SETTLED_POLL_US);
+	}
+}
+
+/*
+ * After convergence, with nothing left to merge: the scanner's CPU per
+ * page visit over whole full scans (from one wrap to another, read at a
+ * 1 ms poll), with smart_scan as it is (@i = 0) or off (@i = 1). What a
+ * pass costs once a guest has settled, apart from the one-time work of
+ * merging. Pages hashed per visit from the pages_scanned counters (KSM has
+ * one since 6.6). Leaves the scanner stopped and smart_scan as it was.
+ */
+static void scanner_settled(struct scanner *s, struct result *r, int i)
+{
+	double t0, cpu0, cpu;
+	long fs0, fs, sc0, sc;
+
+	if (i == 1 && r->smart < 0)
+		return;			/* no smart scan to turn off */
+	if (i == 1 && write_long(s->sysfs, "smart_scan", 0) < 0)
+		return;
+	if (write_long(s->sysfs, "run", 1) < 0)
+		goto out;
+	t0 = bench_now();
+	fs0 = wait_wrap(s, read_long(s->sysfs, "full_scans"), t0);
+	cpu0 = cpu_secs(s->pid);
+	sc0 = read_long(s->sysfs, "pages_scanned");
+	if (fs0 < 0 || cpu0 < 0)
+		goto stop;
+	fs = fs0;
+	do {
+		fs = wait_wrap(s, fs, t0);
+		cpu = cpu_secs(s->pid);
+		sc = read_long(s->sysfs, "pages_scanned");
+		if (fs < 0 || cpu < 0)
+			goto stop;
+	} while (fs - fs0 < SETTLED_SCANS || bench_now() - t0 < SETTLED_SECS);
+	r->settled[i] = 1;
+	r->settled_visit_ns[i] = (cpu - cpu0) * 1e9 / ((double)(fs - fs0) * npages);
+	r->settled_hashed[i] = sc0 >= 0 && sc >= 0 ?
+			       (double)(sc - sc0) / ((double)(fs - fs0) * npages) : -1;
+stop:
+	write_long(s->sysfs, "run", 0);
+out:
+	if (i == 1)
+		write_long(s->sysfs, "smart_scan", r->smart);
+}
+
+static void scanner_settle(struct scanner *s, struct result *r)
+{
+	r->smart = read_long(s->sysfs, "smart_scan");
+	scanner_settled(s, r, 0);
+	scanner_settled(s, r, 1);
+}
+
 /* ----------------------------------------------------------------------
  * COW break latency
  * ---------------------------------------------------------------------- */
@@ -696,6 +772,7 @@ static void run_ksm(struct result *r)
 	printf("# KSM: rmap_items %ld = shared %ld + sharing %ld + unshared %ld + volatile %ld; stable_node_chains %ld; slab_size ksm_rmap_item %ld B, ksm_stable_node %ld B\n",
 	       items, r->shared, r->sharing, unshared, volatile_, chains,
 	       slab_size("ksm_rmap_item"), slab_size("ksm_stable_node"));
+	scanner_settle(&s, r);
 	measure_writes(p, r, NULL, "KSM");
 restore:
 	scanner_restore(&s);
@@ -767,6 +844,7 @@ static void run_pshare(struct result *r)
 	       read_long(PSHARE_SYSFS, "false_matches"),
 	       read_long(PSHARE_SYSFS, "merge_busy"),
 	       read_long(PSHARE_SYSFS, "pages_zero"));
+	scanner_settle(&s, r);
 	measure_writes(p, r, PSHARE_SYSFS, "pshare");
 restore:
 	scanner_restore(&s);
@@ -866,7 +944,7 @@ static void row(const char *name, const char *fmt, const struct result *r,
 		else
 			snprintf(buf[s], sizeof(buf[s]), "n/a");
 	}
-	printf("%-36s %14s %14s", name, buf[S_KSM], buf[S_PSHARE]);
+	printf("%-46s %14s %14s", name, buf[S_KSM], buf[S_PSHARE]);
 	if (ratio && r[S_KSM].valid && r[S_PSHARE].valid &&
 	    v[S_KSM] > 0 && v[S_PSHARE] >= 0)
 		printf(" %12.2f", v[S_PSHARE] / v[S_KSM]);
@@ -895,7 +973,7 @@ static void report(const struct result *res, double floor_ns,
 	size_t expect = npages - uniq - count_patterns();
 	int s, l;
 
-	printf("\n%-36s %14s %14s %12s\n", "", "KSM", "pshare", "pshare/KSM");
+	printf("\n%-46s %14s %14s %12s\n", "", "KSM", "pshare", "pshare/KSM");
 	ROW("converged (pages_sharing settled)", "%.0f", x->converged ? 1.0 : 0.0, 0);
 	ROW("pages_shared", "%.0f", (double)x->shared, 0);
 	ROW("pages_sharing (pages saved)", "%.0f", (double)x->sharing, 1);
@@ -919,6 +997,18 @@ static void report(const struct result *res, double floor_ns,
 	ROW("  / user-space xxh64 floor", "%.1f",
 	    x->scanned_exact && x->scanned > 0 && floor_ns > 0 ?
 	    x->cpu_total * 1e9 / x->scanned / floor_ns : -1, 0);
+	for (l = 0; l < 2; l++) {
+		ROW(l ? "settled pass, smart scan off: CPU ns/visit" :
+			"settled pass, smart scan as set: CPU ns/visit", "%.0f",
+		    x->settled[l] ? x->settled_visit_ns[l] : -1, 1);
+		ROW("  / user-space xxh64 floor", "%.2f",
+		    x->settled[l] && floor_ns > 0 ? x->settled_visit_ns[l] / floor_ns : -1, 1);
+		ROW("  pages hashed per visit", "%.3f",
+		    x->settled[l] ? x->settled_hashed[l] : -1, 0);
+		ROW("  CPU ns per page hashed / floor", "%.2f",
+		    x->settled[l] && x->settled_hashed[l] > 0 && floor_ns > 0 ?
+		    x->settled_visit_ns[l] / x->settled_hashed[l] / floor_ns : -1, 1);
+	}
 	ROW("metadata bytes", "%.0f", x->meta_bytes, 1);
 	ROW("metadata bytes per page scanned (N)", "%.2f",
 	    x->meta_bytes >= 0 ? x->meta_bytes / npages : -1, 1);
@@ -958,6 +1048,8 @@ static void report(const struct result *res, double floor_ns,
 			printf("%s: not measured: %s\n", side_name[s], res[s].why);
 		else
 			printf("%s metadata: %s\n", side_name[s], res[s].meta_how);
+		if (res[s].valid && res[s].smart >= 0)
+			printf("%s smart_scan as set: %ld\n", side_name[s], res[s].smart);
 	}
 	printf("\n# Notes: TCG emulation, and a host shared with other jobs: timings are noisy\n"
 	       "# and far from bare metal; compare ratios, and rerun before trusting a digit.\n"
@@ -967,13 +1059,18 @@ static void report(const struct result *res, double floor_ns,
 	       "# compared per full_scans x N; pshare's pages_scanned counts fewer (it does\n"
 	       "# not count PPNs already on shared frames, nor visits smart_scan skipped),\n"
 	       "# so its per-counted-page cost is higher.\n"
+	       "# Settled passes: after convergence, nothing left to merge, the scanner's\n"
+	       "# CPU over whole full scans (at least %d and %.0f s, wraps read at a 1 ms\n"
+	       "# poll) per page visit (full scans x N): what a pass costs a settled host,\n"
+	       "# apart from the one-time work of merging; 'smart scan off' hashes every\n"
+	       "# page not on a shared frame at every pass (KSM before 6.7 has no knob).\n"
 	       "# COW latencies: one timed store per page, after every page was read once\n"
 	       "# and the scanners were stopped; a 'write to unmerged page' may or may not\n"
 	       "# fault (KSM write-protects pages it tried to merge; pshare's smart_scan\n"
 	       "# leaves the pages it found unchanged mapped read-only, so that it sees\n"
 	       "# their next write: one fault each).\n"
 	       "# KSM merges at most max_page_sharing (%ld) pages per KSM page, pshare has no such cap.\n",
-	       CONV_SCANS, read_long(KSM_SYSFS, "max_page_sharing"));
+	       CONV_SCANS, SETTLED_SCANS, SETTLED_SECS, read_long(KSM_SYSFS, "max_page_sharing"));
 }
 
 int main(int argc, char **argv)

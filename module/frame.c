@@ -153,6 +153,49 @@ struct page *pshare_frame_lock(struct pshare_region *r, pgoff_t ppn)
 }
 
 /**
+ * pshare_frame_take - reference the frame a pmap walk found
+ * @xas: the walk, at @ppn, under rcu_read_lock()
+ * @entry: the entry it found there, a frame (not a value entry)
+ *
+ * For a walk that goes on from entry to entry (the scanner's), instead of
+ * pshare_frame_lock()'s lookups from the pmap's root. The reference is
+ * taken under the walk's RCU hold and checked against the slot; the caller
+ * then leaves RCU (xas_pause()) and calls pshare_frame_take_lock().
+ *
+ * Return: the frame, referenced, or NULL if it is being freed or the entry
+ * changed.
+ */
+struct page *pshare_frame_take(struct xa_state *xas, void *entry)
+{
+	struct page *page = entry;
+
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "a frame taken outside RCU");
+	if (!get_page_unless_zero(page))
+		return NULL;
+	if (xas_reload(xas) != entry) {
+		put_page(page);
+		return NULL;
+	}
+	return page;
+}
+
+/*
+ * Lock @page, which pshare_frame_take() returned for @ppn. Returns false,
+ * the page unlocked and unreferenced, when @ppn moved to another frame
+ * meanwhile; true with the page locked, still the frame of @ppn.
+ */
+bool pshare_frame_take_lock(struct pshare_region *r, pgoff_t ppn,
+			    struct page *page)
+{
+	lock_page(page);
+	if (xa_load(&r->pmap, ppn) == page)
+		return true;
+	unlock_page(page);
+	put_page(page);
+	return false;
+}
+
+/**
  * pshare_ppn_mlocked - is @ppn mapped by a VMA under mlock()?
  * @r: the region
  * @ppn: the page

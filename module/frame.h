@@ -21,6 +21,9 @@ void pshare_frame_discard(struct page *page);
 void pshare_frame_unuse(struct pshare_region *r, struct page *page,
 			enum pshare_count to);
 struct page *pshare_frame_lock(struct pshare_region *r, pgoff_t ppn);
+struct page *pshare_frame_take(struct xa_state *xas, void *entry);
+bool pshare_frame_take_lock(struct pshare_region *r, pgoff_t ppn,
+			    struct page *page);
 bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn);
 
 /* The merge steps, for the scanner */

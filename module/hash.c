@@ -259,6 +259,24 @@ bool pshare_table_remove(struct pshare_table *t, u64 key, unsigned long val)
 	return true;
 }
 
+/*
+ * Swap @old, the value pshare_table_next() just returned at @pos (the
+ * table's lock held since), for @new, in place: no second probe.
+ */
+void pshare_table_replace_at(struct pshare_table *t, unsigned long pos,
+			     unsigned long old, unsigned long new)
+{
+	struct pshare_slot *s;
+
+	lockdep_assert_held(&t->lock);
+	s = pos < t->nslots ? &t->slots[pos] : &t->old[pos - t->nslots];
+	if (WARN_ON_ONCE(!new || s->val != old))
+		return;
+	s->val = new;
+	pshare_count(t, old, -1);
+	pshare_count(t, new, 1);
+}
+
 /* Swap the value of the entry (@key, @old) for @new, in place. */
 bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
 			  unsigned long new)
@@ -267,12 +285,7 @@ bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
 
 	if (i == ULONG_MAX || WARN_ON_ONCE(!new))
 		return false;
-	if (i < t->nslots)
-		t->slots[i].val = new;
-	else
-		t->old[i - t->nslots].val = new;
-	pshare_count(t, old, -1);
-	pshare_count(t, new, 1);
+	pshare_table_replace_at(t, i, old, new);
 	return true;
 }
 

@@ -91,6 +91,13 @@ static inline u8 pshare_hint_gen(unsigned long val)
 	return val >> (1 + PSHARE_HINT_PPN_BITS);
 }
 
+/* Do hints @a and @b name the same page, whatever their stamps? */
+static inline bool pshare_hint_same_page(unsigned long a, unsigned long b)
+{
+	return pshare_hint_id(a) == pshare_hint_id(b) &&
+	       pshare_hint_ppn(a) == pshare_hint_ppn(b);
+}
+
 /* Longest probe distance the histogram tells apart; longer ones share a bucket. */
 #define PSHARE_TABLE_HIST	16
 
@@ -102,6 +109,8 @@ int pshare_table_insert(struct pshare_table *t, u64 key, unsigned long val);
 bool pshare_table_remove(struct pshare_table *t, u64 key, unsigned long val);
 bool pshare_table_replace(struct pshare_table *t, u64 key, unsigned long old,
 			  unsigned long new);
+void pshare_table_replace_at(struct pshare_table *t, unsigned long pos,
+			     unsigned long old, unsigned long new);
 struct pshare_slot *pshare_table_alloc_slots(unsigned long nslots);
 int pshare_table_rebuild_begin(struct pshare_table *t, struct pshare_slot *slots,
 			       unsigned long nslots, unsigned long most,

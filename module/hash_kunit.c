@@ -526,6 +526,14 @@ static void pshare_hash_replace(struct kunit *test)
 	pos = ULONG_MAX;
 	KUNIT_EXPECT_EQ(test, pshare_table_next(&t, 43, &pos), kt_hint(12));
 	KUNIT_EXPECT_EQ(test, kt_occupied(&t), 3UL);
+
+	/* In place, where the walk found it: the same as by key and value. */
+	pshare_table_replace_at(&t, pos, kt_hint(12), kt_frame(12));
+	KUNIT_EXPECT_EQ(test, kt_count(&t, 43, kt_frame(12)), 1U);
+	KUNIT_EXPECT_EQ(test, kt_count(&t, 43, kt_hint(12)), 0U);
+	KUNIT_EXPECT_EQ(test, t.nr_hints, 1UL);
+	KUNIT_EXPECT_EQ(test, t.nr_frames, 2UL);
+	KUNIT_EXPECT_EQ(test, kt_occupied(&t), 3UL);
 	kt_destroy(&t);
 }
 

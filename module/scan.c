@@ -191,13 +191,6 @@ static struct pshare_region *pshare_merge_hint(struct pshare_region *r,
 	struct page *hpage = NULL;
 	bool stale = true;
 
-	if (pshare_hint_id(hint) == r->id && hppn == ppn) {
-		/* Our own hint, content unchanged: just renew its stamp. */
-		if (hint != mine)
-			pshare_hint_replace(key, hint, mine);
-		return NULL;
-	}
-
 	hr = pshare_region_get(pshare_hint_id(hint));
 	if (hr && pshare_same_domain(r, hr))
 		hpage = pshare_frame_lock(hr, hppn);
@@ -351,17 +344,21 @@ static void pshare_scan_cool(struct pshare_region *r, pgoff_t ppn,
 
 /*
  * pshare_scan_page - look at one PPN: merge its frame or hint it
+ * @r: the region
+ * @ppn: the PPN
+ * @page: the frame the walk found for it, referenced (the reference is
+ *	  the callee's to drop)
  */
-static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
+static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn,
+			     struct page *page)
 {
 	struct pshare_region *hr = NULL;
-	struct page *page, *frame;
+	struct page *frame;
 	unsigned long hint;
 	u64 hash, key;
 	bool same;
 
-	page = pshare_frame_lock(r, ppn);
-	if (!page)
+	if (!pshare_frame_take_lock(r, ppn, page))
 		return;
 	pshare_frame_lockdep_acquire();
 	if (pshare_is_zero(page) || pshare_frame_shared(page))
@@ -376,16 +373,13 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn)
 	same = pshare_scan_record(page, hash);
 	key = pshare_key(hash, r->domain);
 
-	/* Prefer a shared frame; else take the first hint. */
-	frame = pshare_share_lookup(key, &hint);
-
+	/* A shared frame, else another page's hint, else our hint is kept. */
+	frame = pshare_share_find(key, pshare_hint_of(r, ppn), &hint);
 	if (frame) {
 		pshare_merge_frame(r, ppn, page, frame, key);
 		put_page(frame);
 	} else if (hint) {
 		hr = pshare_merge_hint(r, ppn, page, key, hint);
-	} else {
-		pshare_hint_add(key, pshare_hint_of(r, ppn));
 	}
 	if (same)
 		pshare_scan_cool(r, ppn, page);
@@ -423,8 +417,9 @@ static bool pshare_scan_walk(struct pshare_region *r, unsigned int *budget)
 {
 	XA_STATE(xas, &r->pmap, pshare_cursor_ppn);
 	unsigned int stride = 0;
-	bool visit, end = true;
+	struct page *page;
 	unsigned long ppn;
+	bool end = true;
 	void *entry;
 
 	rcu_read_lock();
@@ -433,15 +428,16 @@ static bool pshare_scan_walk(struct pshare_region *r, unsigned int *budget)
 			continue;
 		ppn = xas.xa_index;
 		pshare_cursor_ppn = ppn + 1;
-		visit = pshare_scan_glance(entry);
+		page = pshare_scan_glance(entry) ? pshare_frame_take(&xas, entry) :
+						   NULL;
 		--*budget;
-		if (!visit && *budget && ++stride < PSHARE_WALK_STRIDE)
+		if (!page && *budget && ++stride < PSHARE_WALK_STRIDE)
 			continue;
 		stride = 0;
 		xas_pause(&xas);
 		rcu_read_unlock();
-		if (visit)
-			pshare_scan_page(r, ppn);
+		if (page)
+			pshare_scan_page(r, ppn, page);
 		cond_resched();
 		if (!*budget || pshare_scan_stopping()) {
 			end = false;

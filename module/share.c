@@ -274,45 +274,53 @@ unsigned long pshare_hint_of(struct pshare_region *r, pgoff_t ppn)
 }
 
 /**
- * pshare_share_lookup - what the table holds under @key
- * @key: a page's key (pshare_key())
- * @hint: set to the first hint found, or 0
+ * pshare_share_find - what the table holds for a candidate page
+ * @key: the candidate's key
+ * @mine: the candidate's own hint (pshare_hint_of())
+ * @hint: set to the first hint under @key if it names another page, else 0
  *
- * Return: a shared frame under @key, with a reference the caller drops,
- * or NULL (then *@hint may name a page to compare with).
+ * One hold of the table's lock for a visit of the scanner: a shared frame
+ * under @key is returned, referenced (in the table, so alive: removal
+ * precedes the free). Else the first hint under @key, if it names another
+ * page, goes back in @hint for the caller to check. Else the candidate's
+ * own hint is renewed (stamped with this pass) or added; a table too full
+ * to add to grows first (pshare_hint_add(), outside the lock).
+ *
+ * Return: the shared frame, or NULL.
  */
-struct page *pshare_share_lookup(u64 key, unsigned long *hint)
+struct page *pshare_share_find(u64 key, unsigned long mine, unsigned long *hint)
 {
 	struct pshare_table *t = &pshare_table;
-	unsigned long pos = ULONG_MAX, val;
+	unsigned long pos = ULONG_MAX, first_pos = 0, val, first = 0;
 	struct page *frame = NULL;
+	int err = 0;
 
 	*hint = 0;
 	mutex_lock(&t->lock);
 	while ((val = pshare_table_next(t, key, &pos))) {
 		if (!pshare_val_is_hint(val)) {
 			frame = (struct page *)val;
-			/* In the table, so alive: removal precedes the free. */
 			get_page(frame);
-			break;
+			goto out;
 		}
-		if (!*hint)
-			*hint = val;
+		if (!first) {
+			first = val;
+			first_pos = pos;
+		}
 	}
+	if (!first)
+		err = pshare_table_insert(t, key, mine);
+	else if (!pshare_hint_same_page(first, mine))
+		*hint = first;
+	else if (first != mine)
+		pshare_table_replace_at(t, first_pos, first, mine);
+out:
 	mutex_unlock(&t->lock);
+	if (err == -ENOSPC)
+		pshare_hint_add(key, mine);
 	return frame;
 }
 
-/**
- * pshare_share_promote - make a hint's page the shared frame of its key
- * @r: the region of the hint's page
- * @page: the hint's page, the locked private frame of one PPN of @r
- * @key: its key
- * @hint: the hint that named it, replaced in its slot by the frame
- *
- * The caller compared @page in full with a candidate and repoints the
- * candidate's PPN at it next.
- */
 void pshare_share_promote(struct pshare_region *r, struct page *page,
 			  u64 key, unsigned long hint)
 {

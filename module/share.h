@@ -30,7 +30,7 @@ u64 pshare_key(u64 hash, u32 domain);
 bool pshare_same_domain(struct pshare_region *a, struct pshare_region *b);
 
 /* Shared frames */
-struct page *pshare_share_lookup(u64 key, unsigned long *hint);
+struct page *pshare_share_find(u64 key, unsigned long mine, unsigned long *hint);
 void pshare_share_promote(struct pshare_region *r, struct page *page,
 			  u64 key, unsigned long hint);
 void pshare_share_forget(struct page *page);
