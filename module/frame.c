@@ -154,7 +154,7 @@ struct page *pshare_frame_lock(struct pshare_region *r, pgoff_t ppn)
 
 /**
  * pshare_frame_take - reference the frame a pmap walk found
- * @xas: the walk, at @ppn, under rcu_read_lock()
+ * @xas: the walk, at the entry, under rcu_read_lock()
  * @entry: the entry it found there, a frame (not a value entry)
  *
  * For a walk that goes on from entry to entry (the scanner's), instead of

@@ -321,6 +321,16 @@ out:
 	return frame;
 }
 
+/**
+ * pshare_share_promote - make a hint's page the shared frame of its key
+ * @r: the region of the hint's page
+ * @page: the hint's page, the locked private frame of one PPN of @r
+ * @key: its key
+ * @hint: the hint that named it, replaced in its slot by the frame
+ *
+ * The caller compared @page in full with a candidate and repoints the
+ * candidate's PPN at it next.
+ */
 void pshare_share_promote(struct pshare_region *r, struct page *page,
 			  u64 key, unsigned long hint)
 {
