@@ -24,6 +24,9 @@
  * rebuild_delay_ms: write N (up to 10000): the next rebuild of the hash
  *		table sleeps N ms after its first step, with the table's lock
  *		let go, as a rebuild of a large table takes long; for tests
+ * merge_delay_ms: write N (up to 10000): the scanner's next visit that
+ *		hashes a page sleeps N ms after the hash, the page locked but
+ *		still mapped, so that a test can write it in between
  * frame_alloc_fail: write N (up to 1000): the next N frame allocations,
  *		in whatever task, fail as if memory were short; for tests of
  *		the paths that wait out a shortage (a guest's faults)
@@ -219,6 +222,9 @@ static const struct pshare_knob pshare_pagein_delay_knob = {
 static const struct pshare_knob pshare_rebuild_delay_knob = {
 	.val = &pshare_rebuild_delay_ms, .max = 10000,
 };
+static const struct pshare_knob pshare_merge_delay_knob = {
+	.val = &pshare_merge_delay_ms, .max = 10000,
+};
 static const struct pshare_knob pshare_frame_alloc_fail_knob = {
 	.val = &pshare_frame_alloc_fail, .max = 1000,
 };
@@ -262,6 +268,9 @@ void pshare_debugfs_init(void)
 				   &pshare_knob_fops);
 	debugfs_create_file_unsafe("rebuild_delay_ms", 0600, pshare_debugfs_root,
 				   (void *)&pshare_rebuild_delay_knob,
+				   &pshare_knob_fops);
+	debugfs_create_file_unsafe("merge_delay_ms", 0600, pshare_debugfs_root,
+				   (void *)&pshare_merge_delay_knob,
 				   &pshare_knob_fops);
 	debugfs_create_file_unsafe("frame_alloc_fail", 0600, pshare_debugfs_root,
 				   (void *)&pshare_frame_alloc_fail_knob,

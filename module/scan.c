@@ -81,6 +81,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitfield.h>
+#include <linux/delay.h>
 #include <linux/freezer.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -121,6 +122,9 @@ unsigned int pshare_target_scan_secs = 200;
 unsigned int pshare_min_pages_to_scan = 100;
 unsigned int pshare_max_pages_to_scan = 30000;
 
+/* debugfs merge_delay_ms: one visit sleeps this long after its hash. */
+atomic_t pshare_merge_delay_ms = ATOMIC_INIT(0);
+
 /* pages_to_scan as set by hand, saved when auto_scan goes on. */
 static unsigned int pshare_manual_pages_to_scan;
 
@@ -141,6 +145,19 @@ static atomic_t pshare_scan_knobs_seq = ATOMIC_INIT(0);
  * Merging
  * ----------------------------------------------------------------------
  */
+
+/*
+ * @page, locked and isolated, differs from a page whose key it had: a
+ * false match (two contents behind one key) if it still has that key, or
+ * else a page written between its hash and its isolation (through a PTE
+ * still mapped then), which the next pass sees as it is now. Isolated, it
+ * holds still: hashing it again tells the two apart.
+ */
+static bool pshare_page_kept_key(struct pshare_region *r, struct page *page,
+				 u64 key)
+{
+	return pshare_key(pshare_page_hash(page), r->domain) == key;
+}
 
 /* @page, the locked private frame of @ppn, holds only zeros. */
 static void pshare_merge_zero(struct pshare_region *r, pgoff_t ppn,
@@ -166,7 +183,9 @@ static void pshare_merge_frame(struct pshare_region *r, pgoff_t ppn,
 	if (pshare_pmap_isolate(r, ppn, page))
 		goto out;
 	if (!pshare_pages_equal(page, frame)) {
-		atomic_long_inc(&pshare_stats.false_matches);
+		/* A shared frame never changes: only @page can have. */
+		if (pshare_page_kept_key(r, page, key))
+			atomic_long_inc(&pshare_stats.false_matches);
 		goto out;
 	}
 	pshare_pmap_repoint(r, ppn, page, frame);
@@ -209,7 +228,9 @@ static struct pshare_region *pshare_merge_hint(struct pshare_region *r,
 	    pshare_pmap_isolate(hr, hppn, hpage))
 		goto out;
 	if (!pshare_pages_equal(page, hpage)) {
-		atomic_long_inc(&pshare_stats.false_matches);
+		if (pshare_page_kept_key(r, page, key) &&
+		    pshare_page_kept_key(hr, hpage, key))
+			atomic_long_inc(&pshare_stats.false_matches);
 		goto out;
 	}
 	/* The hint's page becomes the shared frame, in the hint's slot. */
@@ -372,6 +393,8 @@ static void pshare_scan_page(struct pshare_region *r, pgoff_t ppn,
 	}
 	same = pshare_scan_record(page, hash);
 	key = pshare_key(hash, r->domain);
+	if (unlikely(atomic_read(&pshare_merge_delay_ms)))
+		msleep(atomic_xchg(&pshare_merge_delay_ms, 0));
 
 	/* A shared frame, else another page's hint, else our hint is kept. */
 	frame = pshare_share_find(key, pshare_hint_of(r, ppn), &hint);

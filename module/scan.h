@@ -29,6 +29,7 @@ extern unsigned int pshare_max_cpu_percent;
 extern unsigned int pshare_target_scan_secs;
 extern unsigned int pshare_min_pages_to_scan;
 extern unsigned int pshare_max_pages_to_scan;
+extern atomic_t pshare_merge_delay_ms;
 
 int pshare_scan_init(void);
 void pshare_scan_exit(void);

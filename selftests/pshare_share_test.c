@@ -1074,6 +1074,55 @@ static void smart_scan_paced(struct __test_metadata *_metadata, size_t pages)
 	PS_KNOB_SET("sleep_millisecs", "20");
 }
 
+#define PS_MERGE_DELAY	"/sys/kernel/debug/pshare/merge_delay_ms"
+
+/*
+ * A page written between its hash and the full compare (through a PTE
+ * still mapped then, as a guest writes) is a changed page, not a false
+ * match: false_matches counts only contents that collide, and with the
+ * full 64-bit hash there are none. The scanner is held up after hashing
+ * the page (debugfs merge_delay_ms), and the test writes it then.
+ */
+TEST_F_TIMEOUT(share, write_after_hash_is_no_false_match, SHARE_TIMEOUT)
+{
+	long seeds[3] = { 40, 40, 40 };
+	long long delay = -1;
+	double deadline;
+
+	if (access(PS_MERGE_DELAY, W_OK))
+		PS_SKIP("no " PS_MERGE_DELAY " (debugfs not mounted, or an older module)");
+	region_map(_metadata, self, 0, ps_mnt(), 3);
+	fill(self, 0, 0, seeds[0]);
+	fill(self, 0, 1, seeds[1]);
+	fill(self, 0, 2, seeds[2]);
+	scan_start(_metadata);
+	ASSERT_TRUE(PS_WAIT_FOR(MERGE_SCANS, DELTA(pages_sharing) == 2));
+
+	/* Page 2 private again, same content, mapped writable. */
+	PS_KNOB_SET("run", "0");
+	fill(self, 0, 2, seeds[2]);
+	ASSERT_EQ(1, DELTA(pages_sharing));
+	/* The only page a visit hashes is page 2: it takes the delay. */
+	ASSERT_EQ(0, ps_write_file(PS_MERGE_DELAY, "3000"));
+	scan_start(_metadata);
+	deadline = ps_now() + 60;
+	while (delay && ps_now() < deadline) {
+		usleep(1000);
+		delay = ps_read_number(PS_MERGE_DELAY);
+	}
+	ASSERT_EQ(0, delay) TH_LOG("the scanner never hashed page 2");
+	/* The scanner sleeps now, between the hash and the compare. */
+	seeds[2] = 41;
+	fill(self, 0, 2, seeds[2]);
+	ps_wait_scans(_metadata, 2);
+	PS_KNOB_SET("run", "0");
+
+	EXPECT_EQ(0, DELTA(false_matches))
+		TH_LOG("a page written after its hash counted as a false match");
+	EXPECT_EQ(1, DELTA(pages_sharing));
+	check_content(_metadata, self, 0, seeds);
+}
+
 /*
  * A page found unchanged at its second visit goes cold and is not hashed
  * again for 8 passes; with smart_scan=0 every pass hashes every page.
