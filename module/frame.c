@@ -244,9 +244,20 @@ bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn)
  */
 bool pshare_pmap_unmap(struct pshare_region *r, pgoff_t ppn, struct page *page)
 {
+	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
+	return pshare_frame_alone(page);
+}
+
+/**
+ * pshare_frame_alone - is @page held by nobody but the pmap and the caller?
+ * @page: a private frame, locked, referenced by the caller
+ *
+ * Return: true if no PTE maps it and no GUP reference holds it.
+ */
+bool pshare_frame_alone(struct page *page)
+{
 	struct folio *folio = page_folio(page);
 
-	unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
 	/* The pmap's reference and the caller's. */
 	return folio_ref_count(folio) == 2 && !folio_maybe_dma_pinned(folio) &&
 	       !folio_mapped(folio);

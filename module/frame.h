@@ -28,6 +28,7 @@ bool pshare_ppn_mlocked(struct pshare_region *r, pgoff_t ppn);
 
 /* The merge steps, for the scanner */
 bool pshare_pmap_unmap(struct pshare_region *r, pgoff_t ppn, struct page *page);
+bool pshare_frame_alone(struct page *page);
 int pshare_pmap_isolate(struct pshare_region *r, pgoff_t ppn,
 			struct page *page);
 void pshare_pmap_repoint(struct pshare_region *r, pgoff_t ppn,

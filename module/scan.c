@@ -39,8 +39,9 @@
  * changed.
  *
  * - A page found unchanged and left unmerged goes cold: its PTEs are
- *   zapped, so its next write comes through ->page_mkwrite (or write(2)),
- *   which warms it (pshare_frame_written()). A cold page is skipped until
+ *   zapped (with its neighbours' in one go, pshare_cool_flush()), so its
+ *   next write comes through ->page_mkwrite (or write(2)), which warms it
+ *   (pshare_frame_written()). A cold page is skipped until
  *   then, and visited anyway every PSHARE_COLD_PASSES passes, which keeps
  *   its hint alive (hints live as long under smart_scan) and catches
  *   writes that came through a pin. So a page that changes is seen on the
@@ -341,13 +342,92 @@ static bool pshare_scan_record(struct page *page, u64 hash)
 	return same;
 }
 
+/* Most pages made cold with one zap of their PTEs. */
+#define PSHARE_COOL_RUN		64
+
+/*
+ * The pages of a run of PPNs that a walk found unchanged and left
+ * unmerged, in a row: marked cold, their PTEs still to be zapped. One zap
+ * of the run costs one walk of the mapping's VMAs, one invalidation for
+ * KVM and one TLB flush, about what a zap of one page costs. Only the
+ * scanner fills it, under pshare_scan_mutex, and a walk zaps it before it
+ * lets go of the region (pshare_cool_flush()).
+ */
+static struct {
+	struct pshare_region *r;
+	pgoff_t first;
+	unsigned int n;
+	struct page *pages[PSHARE_COOL_RUN];
+} pshare_cool;
+
+/*
+ * After the zap of its run: @want was the frame of @ppn when it went cold.
+ * It stays cold if it was not written meanwhile (through ->page_mkwrite,
+ * which warms it) and nobody else holds it; a page someone else holds (GUP:
+ * a pin, KVM's mappings of its own) could be written behind pshare's back,
+ * and is marked held instead, so that it is not zapped again at every pass
+ * (its users would fault at every pass) until it changes.
+ */
+static void pshare_cool_check(struct pshare_region *r, pgoff_t ppn,
+			      struct page *want)
+{
+	struct page *page = pshare_frame_lock(r, ppn);
+	unsigned long rec;
+
+	if (!page)
+		return;
+	if (page != want || pshare_frame_shared(page))
+		goto out;
+	rec = pshare_frame_rec(page);
+	if (!(rec & PSHARE_REC_COLD))
+		goto out;
+	/* A fault since the zap mapped it again (a write waits on the lock). */
+	if (folio_mapped(page_folio(page)))
+		unmap_mapping_pages(r->vfs_inode.i_mapping, ppn, 1, false);
+	if (!pshare_frame_alone(page))
+		pshare_frame_set_rec(page, (rec & ~PSHARE_REC_COLD) |
+					   PSHARE_REC_HELD);
+out:
+	unlock_page(page);
+	put_page(page);
+}
+
+/* Zap the PTEs of the run gone cold, and check each of its pages. */
+static void pshare_cool_flush(void)
+{
+	struct pshare_region *r = pshare_cool.r;
+	unsigned int i;
+
+	if (!pshare_cool.n)
+		return;
+	unmap_mapping_pages(r->vfs_inode.i_mapping, pshare_cool.first,
+			    pshare_cool.n, false);
+	for (i = 0; i < pshare_cool.n; i++)
+		pshare_cool_check(r, pshare_cool.first + i, pshare_cool.pages[i]);
+	pshare_cool.n = 0;
+	pshare_cool.r = NULL;
+}
+
+/*
+ * Before a visit to @ppn of @r, with no frame locked (the run's pages are
+ * locked one after the other): zap the run unless the page can join it.
+ */
+static void pshare_cool_prepare(struct pshare_region *r, pgoff_t ppn)
+{
+	if (pshare_cool.n &&
+	    (pshare_cool.r != r || ppn != pshare_cool.first + pshare_cool.n ||
+	     pshare_cool.n == PSHARE_COOL_RUN))
+		pshare_cool_flush();
+}
+
 /*
  * @page, the locked frame of @ppn, was found unchanged and is still the
- * PPN's private frame after the lookup: make it cold. Its PTEs are zapped
- * so that its next write is seen; a page someone else holds (GUP: a pin,
- * KVM's mappings of its own) could be written behind pshare's back, and is
- * not made cold but marked held, so that it is not zapped again at every
- * pass (its users would fault at every pass) until it changes.
+ * PPN's private frame after the lookup: make it cold. It is marked cold
+ * now and joins the run (pshare_cool_prepare() made room), whose PTEs are
+ * zapped together. Until then a write through a PTE still writable goes
+ * unseen, as one between the hash and the zap always could: the page is
+ * found changed at its next visit, PSHARE_COLD_PASSES passes on. No merge
+ * depends on it: a merge compares isolated pages.
  */
 static void pshare_scan_cool(struct pshare_region *r, pgoff_t ppn,
 			     struct page *page)
@@ -358,9 +438,12 @@ static void pshare_scan_cool(struct pshare_region *r, pgoff_t ppn,
 	    (rec & (PSHARE_REC_COLD | PSHARE_REC_HELD)) ||
 	    pshare_frame_shared(page) || xa_load(&r->pmap, ppn) != page)
 		return;
-	rec |= pshare_pmap_unmap(r, ppn, page) ? PSHARE_REC_COLD :
-						 PSHARE_REC_HELD;
-	pshare_frame_set_rec(page, rec);
+	pshare_frame_set_rec(page, rec | PSHARE_REC_COLD);
+	if (!pshare_cool.n) {
+		pshare_cool.r = r;
+		pshare_cool.first = ppn;
+	}
+	pshare_cool.pages[pshare_cool.n++] = page;
 }
 
 /*
@@ -433,8 +516,8 @@ static bool pshare_scan_stopping(void)
  * them, and visit those that need it. The walk goes on from one entry to
  * the next in one RCU section and leaves it only to visit a page, to
  * reschedule, or at the end of the budget: the pmap is not searched from
- * its root for every PPN. Returns whether the walk reached the region's
- * end.
+ * its root for every PPN. The pages it made cold have their PTEs zapped
+ * before it returns. Returns whether the walk reached the region's end.
  */
 static bool pshare_scan_walk(struct pshare_region *r, unsigned int *budget)
 {
@@ -459,8 +542,10 @@ static bool pshare_scan_walk(struct pshare_region *r, unsigned int *budget)
 		stride = 0;
 		xas_pause(&xas);
 		rcu_read_unlock();
-		if (page)
+		if (page) {
+			pshare_cool_prepare(r, ppn);
 			pshare_scan_page(r, ppn, page);
+		}
 		cond_resched();
 		if (!*budget || pshare_scan_stopping()) {
 			end = false;
@@ -470,6 +555,7 @@ static bool pshare_scan_walk(struct pshare_region *r, unsigned int *budget)
 	}
 	rcu_read_unlock();
 out:
+	pshare_cool_flush();
 	return end;
 }
 
